@@ -1,0 +1,195 @@
+// Type declarations for qkv-attention, written by hand (Emscripten 3.1.6 has no --emit-tsd).
+// Shapes are row-major and batched as [batch][heads][rows][cols].
+
+/** Numbers the package accepts as a tensor. Float32Array and Tensor are used as they are; other forms are copied. */
+export type TensorLike = Float32Array | Float64Array | number[] | Tensor;
+
+/** How a query is scored against a key. */
+export type Scoring =
+  /** score = q·k */
+  | 'dot'
+  /** score = q·k, scaled by 1/√dim (the default) */
+  | 'scaled_dot'
+  /** score = vaᵀ·tanh(q·Wq + k·Wk) (Bahdanau) */
+  | 'additive';
+
+/** True when this JavaScript engine runs WebAssembly SIMD128. */
+export function simdSupported(): boolean;
+
+export interface LoadOptions {
+  /** 'auto' (default) picks SIMD when the engine has it, else scalar. */
+  backend?: 'auto' | 'simd' | 'scalar';
+  /** Where to fetch the .wasm from (for bundlers and CDNs); the default is next to the module. */
+  wasmUrl?: string | URL;
+  /** The .wasm bytes, when the caller already has them. */
+  wasmBinary?: ArrayBuffer | Uint8Array;
+}
+
+/**
+ * Loads the WebAssembly module (once per backend) and resolves to an {@link Attention} instance.
+ * @throws TypeError for bad options; rejects when the wasm cannot be loaded or SIMD is forced but missing.
+ */
+export function loadAttention(options?: LoadOptions): Promise<Attention>;
+
+/** Options shared by attention() and multiHeadAttention(). */
+export interface MaskAndScaleOptions {
+  /** Multiplies Q·Kᵀ; default 1/√dim for 'scaled_dot', 1 for 'dot' and 'additive'. Finite and non-zero. */
+  scale?: number;
+  /** Divides the scaled scores before softmax (> 0, default 1): < 1 sharpens, > 1 flattens the weights. */
+  temperature?: number;
+  /** Query i may attend only to keys j ≤ i (top-left aligned, as PyTorch's is_causal). */
+  causal?: boolean;
+  /** Per batch item, how many keys are real; keys at or past the length are masked (padding). */
+  keyLengths?: Int32Array | number[];
+  /**
+   * Which keys each query may attend to (true / nonzero = may attend): queries×keys entries shared by
+   * every batch item and head, or batch×heads×queries×keys.
+   */
+  mask?: Uint8Array | boolean[] | number[];
+  /** Added to the scaled scores before softmax (-Infinity masks); same shapes as `mask`. */
+  additiveMask?: TensorLike;
+}
+
+export interface AttentionOptions extends MaskAndScaleOptions {
+  /** Queries: batch×heads×queries×dim. */
+  q: TensorLike;
+  /** Keys: batch×heads×keys×dim. */
+  k: TensorLike;
+  /** Values: batch×heads×keys×valueDim. */
+  v: TensorLike;
+  /** Length of each query and key vector. Inferred from q when `queries` is given. */
+  dim?: number;
+  /** Number of query rows. Inferred from q when `dim` is given. */
+  queries?: number;
+  /** Number of keys. Inferred from k. */
+  keys?: number;
+  /** Length of each value vector. Inferred from v. */
+  valueDim?: number;
+  /** Independent attention problems per batch item (default 1). */
+  heads?: number;
+  /** Batch size (default 1). */
+  batch?: number;
+  /** Scoring function (default 'scaled_dot'). */
+  scoring?: Scoring;
+  /** Weights for scoring 'additive': wq and wk are dim×additiveDim, va is additiveDim. */
+  additive?: { wq: TensorLike; wk: TensorLike; va: TensorLike };
+  /** Also return the softmax weights α (batch×heads×queries×keys). */
+  returnWeights?: boolean;
+  /** Also return the raw scores Q·Kᵀ (or the additive scores), before scale, temperature and masks. */
+  returnScores?: boolean;
+  /** Also return the logits: scores × scale / temperature with masks applied (-Infinity where masked). */
+  returnLogits?: boolean;
+  /** Write results into these instead of new arrays (Tensors: no copy at all). */
+  out?: { output?: Tensor | Float32Array; weights?: Tensor | Float32Array; scores?: Tensor | Float32Array; logits?: Tensor | Float32Array };
+}
+
+export interface AttentionShape {
+  batch: number; heads: number; queries: number; keys: number; dim: number; valueDim: number;
+}
+
+export interface AttentionResult {
+  /** Σ_j α_ij V_j: batch×heads×queries×valueDim. */
+  output: Float32Array | Tensor;
+  /** α: batch×heads×queries×keys, each row sums to 1 (all 0 when every key of the row is masked). */
+  weights?: Float32Array | Tensor;
+  scores?: Float32Array | Tensor;
+  logits?: Float32Array | Tensor;
+  shape: AttentionShape;
+}
+
+/** Projection weights, stored [in][out] and used as X·W + b (the course's Q = X·W_Q). */
+export interface MultiHeadParams {
+  /** dModel×dModel */
+  wq: TensorLike;
+  /** dContext×dModel (dContext = dModel for self-attention) */
+  wk: TensorLike;
+  /** dContext×dModel */
+  wv: TensorLike;
+  /** dModel×dModel */
+  wo: TensorLike;
+  bq?: TensorLike; bk?: TensorLike; bv?: TensorLike; bo?: TensorLike;
+}
+
+export type Intermediate = 'q' | 'k' | 'v' | 'scores' | 'logits' | 'weights' | 'headOutputs' | 'concat';
+
+export interface MultiHeadOptions extends MaskAndScaleOptions {
+  /** Input sequence: batch×length×dModel. */
+  x: TensorLike;
+  /** Keys and values come from this sequence (cross-attention): batch×contextLength×dContext. Default: x. */
+  context?: TensorLike;
+  params: MultiHeadParams;
+  /** Number of heads; must divide dModel. Default 1. */
+  heads?: number;
+  batch?: number;
+  /** Model width; inferred from params.wq. */
+  dModel?: number;
+  /** Sequence length; inferred from x. */
+  length?: number;
+  /** Context width; inferred from params.wk. */
+  dContext?: number;
+  /** Context length; inferred from context. */
+  contextLength?: number;
+  /** 'dot' or 'scaled_dot' (default; scale 1/√dHead). */
+  scoring?: 'dot' | 'scaled_dot';
+  /** Which intermediates to return: true for all. */
+  intermediates?: boolean | Intermediate[];
+  out?: Partial<Record<'output' | Intermediate, Tensor | Float32Array>>;
+}
+
+export interface MultiHeadResult {
+  /** concat(heads)·W_O + b_O: batch×length×dModel. */
+  output: Float32Array | Tensor;
+  /** Per-head queries: batch×heads×length×dHead. */
+  q?: Float32Array | Tensor;
+  /** Per-head keys: batch×heads×contextLength×dHead. */
+  k?: Float32Array | Tensor;
+  /** Per-head values: batch×heads×contextLength×dHead. */
+  v?: Float32Array | Tensor;
+  /** Raw scores Q_h·K_hᵀ: batch×heads×length×contextLength. */
+  scores?: Float32Array | Tensor;
+  /** Scaled, tempered, masked scores. */
+  logits?: Float32Array | Tensor;
+  /** Softmax weights per head. */
+  weights?: Float32Array | Tensor;
+  /** Each head's Σ_j α_ij V_j: batch×heads×length×dHead. */
+  headOutputs?: Float32Array | Tensor;
+  /** The heads side by side, before W_O: batch×length×dModel. */
+  concat?: Float32Array | Tensor;
+  shape: { batch: number; heads: number; length: number; contextLength: number; dModel: number; dContext: number; dHead: number };
+}
+
+/** A loaded module. Errors are thrown as TypeError (wrong type or option) or RangeError (wrong size or value, out of memory, non-finite input), with `code` set when the core reported them. */
+export class Attention {
+  private constructor();
+  /** 'wasm-simd128' or 'wasm-scalar'. */
+  readonly backend: 'wasm-simd128' | 'wasm-scalar';
+  /** Name of the kernel set inside the module. */
+  readonly kernels: string;
+  /** Bytes of WebAssembly memory the module holds (grows on demand up to 2 GiB). */
+  readonly memoryBytes: number;
+  /** Scaled dot-product attention: weights = softmax(Q·Kᵀ·scale/temperature + masks), output = weights·V. */
+  attention(options: AttentionOptions): AttentionResult;
+  /** Multi-head attention with Q, K, V and output projections; self- or cross-attention. */
+  multiHeadAttention(options: MultiHeadOptions): MultiHeadResult;
+  /** A tensor resident in wasm memory, from data or a length (zero-filled). Free it when done. */
+  tensor(dataOrLength: TensorLike | number): Tensor;
+  /** Frees internal scratch memory; it is regrown on the next call. */
+  releaseScratch(): void;
+}
+
+/** Float32 data resident in WebAssembly memory: pass it in and out of calls without copying. */
+export class Tensor {
+  private constructor();
+  /** Number of float32 elements. */
+  readonly length: number;
+  /** A view of the memory; take a new one after any call that may grow memory. */
+  readonly array: Float32Array;
+  /** True after free(). */
+  readonly freed: boolean;
+  /** Copies data in, starting at offset. */
+  set(data: Float32Array | Float64Array | number[], offset?: number): this;
+  /** A copy of the contents. */
+  toFloat32Array(): Float32Array;
+  /** Returns the memory; using the tensor afterwards throws. */
+  free(): void;
+}

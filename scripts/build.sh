@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the core: `wasm` (the two WebAssembly modules, copied to dist/), `native` (library and
+# GoogleTest tests), or `all`. Incremental: a second run with nothing changed takes about a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what="${1:-all}"
+jobs="$(nproc 2>/dev/null || echo 2)"
+
+build_native() {
+  [ -f build/native/CMakeCache.txt ] || cmake -S . -B build/native -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build/native -j"$jobs"
+}
+
+build_wasm() {
+  if [ ! -f build/wasm/CMakeCache.txt ]; then
+    NODE_PATH=/usr/share/nodejs emcmake cmake -S . -B build/wasm -DCMAKE_BUILD_TYPE=Release >/dev/null
+  fi
+  cmake --build build/wasm -j"$jobs"
+  mkdir -p dist
+  for f in qkv-simd.js qkv-simd.wasm qkv-scalar.js qkv-scalar.wasm; do
+    cmp -s "build/wasm/$f" "dist/$f" || cp "build/wasm/$f" "dist/$f"
+  done
+}
+
+case "$what" in
+  wasm) build_wasm ;;
+  native) build_native ;;
+  all) build_native; build_wasm ;;
+  *) echo "usage: build.sh [wasm|native|all]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every test: native GoogleTest (ctest), then the JavaScript suites (node --test): both wasm
+# builds against float64 and PyTorch references, bad input, packaging, and the page in Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== native tests (GoogleTest, scalar and SSE kernels)"
+(cd build/native && ctest --output-on-failure -j"$(nproc 2>/dev/null || echo 2)")
+
+echo "== JavaScript tests (node --test)"
+node --test --test-reporter=spec tests/js/*.test.js tests/browser/*.test.js

@@ -1,0 +1,59 @@
+// Scalar twins of the vector kernels: the simplest correct loops, in float32 like the fast path.
+#include <cmath>
+#include <limits>
+
+#include "kernels.h"
+
+namespace qkv {
+
+void qkv_f32_gemm_nt__scalar(size_t m, size_t n, size_t k, float alpha, const float* a, size_t lda,
+                             const float* b, size_t ldb, float* c, size_t ldc) {
+  for (size_t i = 0; i < m; ++i) {
+    for (size_t j = 0; j < n; ++j) {
+      float acc = 0.0f;
+      for (size_t p = 0; p < k; ++p) acc += a[i * lda + p] * b[j * ldb + p];
+      c[i * ldc + j] = alpha * acc;
+    }
+  }
+}
+
+void qkv_f32_gemm_nn__scalar(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* b,
+                             size_t ldb, const float* bias, float* c, size_t ldc) {
+  for (size_t i = 0; i < m; ++i) {
+    float* crow = c + i * ldc;
+    for (size_t j = 0; j < n; ++j) crow[j] = bias ? bias[j] : 0.0f;
+    for (size_t p = 0; p < k; ++p) {
+      const float aip = a[i * lda + p];
+      const float* brow = b + p * ldb;
+      for (size_t j = 0; j < n; ++j) crow[j] += aip * brow[j];
+    }
+  }
+}
+
+void qkv_f32_softmax_row__scalar(size_t n, float* x) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (size_t j = 0; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
+  if (mx == -std::numeric_limits<float>::infinity()) {  // every key masked: attend to nothing
+    for (size_t j = 0; j < n; ++j) x[j] = 0.0f;
+    return;
+  }
+  float sum = 0.0f;
+  for (size_t j = 0; j < n; ++j) {
+    x[j] = std::exp(x[j] - mx);
+    sum += x[j];
+  }
+  const float inv = 1.0f / sum;
+  for (size_t j = 0; j < n; ++j) x[j] *= inv;
+}
+
+void qkv_f32_exp_nonpositive__scalar(size_t n, const float* x, float* y) {
+  for (size_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
+}
+
+const Kernels& scalar_kernels() {
+  static const Kernels k{"scalar", qkv_f32_gemm_nt__scalar, qkv_f32_gemm_nn__scalar,
+                         qkv_f32_softmax_row__scalar, qkv_f32_exp_nonpositive__scalar};
+  return k;
+}
+
+}  // namespace qkv

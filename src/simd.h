@@ -1,0 +1,132 @@
+// One thin set of 4-lane float vector operations over wasm SIMD128, SSE2 and plain C++ (after ggml's
+// simd-mappings.h), so the same kernel source builds for the browser and natively, where sanitizers,
+// valgrind and GoogleTest can look at it.
+//
+// QKV_HAVE_SIMD is 1 when a real vector ISA backs these operations; the portable fallback exists so
+// that the SIMD-structured kernels can also be read and tested on any compiler.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#define QKV_HAVE_SIMD 1
+#define QKV_SIMD_NAME "wasm-simd128"
+#elif defined(__SSE2__)
+#include <emmintrin.h>
+#define QKV_HAVE_SIMD 1
+#define QKV_SIMD_NAME "sse2"
+#else
+#define QKV_HAVE_SIMD 0
+#define QKV_SIMD_NAME "portable"
+#endif
+
+namespace qkv::simd {
+
+#if defined(__wasm_simd128__)
+
+using vf4 = v128_t;
+inline vf4 load(const float* p) { return wasm_v128_load(p); }
+inline void store(float* p, vf4 v) { wasm_v128_store(p, v); }
+inline vf4 splat(float x) { return wasm_f32x4_splat(x); }
+inline vf4 zero() { return wasm_f32x4_splat(0.0f); }
+inline vf4 add(vf4 a, vf4 b) { return wasm_f32x4_add(a, b); }
+inline vf4 sub(vf4 a, vf4 b) { return wasm_f32x4_sub(a, b); }
+inline vf4 mul(vf4 a, vf4 b) { return wasm_f32x4_mul(a, b); }
+// wasm has no fused multiply-add (relaxed SIMD does not run in Node 20 / Chromium here).
+inline vf4 madd(vf4 a, vf4 b, vf4 c) { return wasm_f32x4_add(wasm_f32x4_mul(a, b), c); }
+inline vf4 max(vf4 a, vf4 b) { return wasm_f32x4_pmax(a, b); }
+inline float lane0(vf4 v) { return wasm_f32x4_extract_lane(v, 0); }
+// Sums of four vectors: result lane i = sum of the lanes of input i.
+inline vf4 hsum4(vf4 a, vf4 b, vf4 c, vf4 d) {
+  const vf4 ab = wasm_f32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
+  const vf4 cd = wasm_f32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
+  return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
+}
+inline float hsum(vf4 v) {
+  const vf4 s = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+  return wasm_f32x4_extract_lane(s, 0) + wasm_f32x4_extract_lane(s, 1);
+}
+inline float hmax(vf4 v) {
+  const vf4 s = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+  const float a = wasm_f32x4_extract_lane(s, 0), b = wasm_f32x4_extract_lane(s, 1);
+  return a > b ? a : b;
+}
+// Lanes where a >= b keep v, the others become +0.
+inline vf4 keep_if_ge(vf4 v, vf4 a, vf4 b) { return wasm_v128_and(v, wasm_f32x4_ge(a, b)); }
+inline vf4 round_nearest(vf4 v) { return wasm_f32x4_nearest(v); }
+// 2^n for whole-valued n in [-126, 127], by building the exponent bits.
+inline vf4 exp2_int(vf4 n) {
+  return wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+}
+
+#elif defined(__SSE2__)
+
+using vf4 = __m128;
+inline vf4 load(const float* p) { return _mm_loadu_ps(p); }
+inline void store(float* p, vf4 v) { _mm_storeu_ps(p, v); }
+inline vf4 splat(float x) { return _mm_set1_ps(x); }
+inline vf4 zero() { return _mm_setzero_ps(); }
+inline vf4 add(vf4 a, vf4 b) { return _mm_add_ps(a, b); }
+inline vf4 sub(vf4 a, vf4 b) { return _mm_sub_ps(a, b); }
+inline vf4 mul(vf4 a, vf4 b) { return _mm_mul_ps(a, b); }
+inline vf4 madd(vf4 a, vf4 b, vf4 c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
+inline vf4 max(vf4 a, vf4 b) { return _mm_max_ps(a, b); }
+inline float lane0(vf4 v) { return _mm_cvtss_f32(v); }
+inline vf4 hsum4(vf4 a, vf4 b, vf4 c, vf4 d) {
+  _MM_TRANSPOSE4_PS(a, b, c, d);
+  return _mm_add_ps(_mm_add_ps(a, b), _mm_add_ps(c, d));
+}
+inline float hsum(vf4 v) {
+  const vf4 s = _mm_add_ps(v, _mm_movehl_ps(v, v));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
+}
+inline float hmax(vf4 v) {
+  const vf4 s = _mm_max_ps(v, _mm_movehl_ps(v, v));
+  return _mm_cvtss_f32(_mm_max_ss(s, _mm_shuffle_ps(s, s, 1)));
+}
+inline vf4 keep_if_ge(vf4 v, vf4 a, vf4 b) { return _mm_and_ps(v, _mm_cmpge_ps(a, b)); }
+inline vf4 round_nearest(vf4 v) { return _mm_cvtepi32_ps(_mm_cvtps_epi32(v)); }
+inline vf4 exp2_int(vf4 n) {
+  return _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(_mm_cvttps_epi32(n), _mm_set1_epi32(127)), 23));
+}
+
+#else
+
+struct vf4 { float v[4]; };
+inline vf4 load(const float* p) { vf4 r; std::memcpy(r.v, p, sizeof r.v); return r; }
+inline void store(float* p, vf4 v) { std::memcpy(p, v.v, sizeof v.v); }
+inline vf4 splat(float x) { return {{x, x, x, x}}; }
+inline vf4 zero() { return splat(0.0f); }
+#define QKV_LANEWISE(expr) vf4 r; for (int i = 0; i < 4; ++i) r.v[i] = (expr); return r
+inline vf4 add(vf4 a, vf4 b) { QKV_LANEWISE(a.v[i] + b.v[i]); }
+inline vf4 sub(vf4 a, vf4 b) { QKV_LANEWISE(a.v[i] - b.v[i]); }
+inline vf4 mul(vf4 a, vf4 b) { QKV_LANEWISE(a.v[i] * b.v[i]); }
+inline vf4 madd(vf4 a, vf4 b, vf4 c) { QKV_LANEWISE(a.v[i] * b.v[i] + c.v[i]); }
+inline vf4 max(vf4 a, vf4 b) { QKV_LANEWISE(a.v[i] > b.v[i] ? a.v[i] : b.v[i]); }
+inline vf4 keep_if_ge(vf4 v, vf4 a, vf4 b) { QKV_LANEWISE(a.v[i] >= b.v[i] ? v.v[i] : 0.0f); }
+inline vf4 round_nearest(vf4 v) { QKV_LANEWISE(__builtin_nearbyintf(v.v[i])); }
+inline vf4 exp2_int(vf4 n) {
+  vf4 r;
+  for (int i = 0; i < 4; ++i) {
+    const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n.v[i]) + 127) << 23;
+    std::memcpy(&r.v[i], &bits, 4);
+  }
+  return r;
+}
+#undef QKV_LANEWISE
+inline float lane0(vf4 v) { return v.v[0]; }
+inline vf4 hsum4(vf4 a, vf4 b, vf4 c, vf4 d) {
+  return {{a.v[0] + a.v[1] + a.v[2] + a.v[3], b.v[0] + b.v[1] + b.v[2] + b.v[3],
+           c.v[0] + c.v[1] + c.v[2] + c.v[3], d.v[0] + d.v[1] + d.v[2] + d.v[3]}};
+}
+inline float hsum(vf4 v) { return (v.v[0] + v.v[2]) + (v.v[1] + v.v[3]); }
+inline float hmax(vf4 v) {
+  const float a = v.v[0] > v.v[2] ? v.v[0] : v.v[2], b = v.v[1] > v.v[3] ? v.v[1] : v.v[3];
+  return a > b ? a : b;
+}
+
+#endif
+
+}  // namespace qkv::simd

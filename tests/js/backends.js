@@ -1,0 +1,5 @@
+// Every test file runs against both WebAssembly builds.
+import { loadAttention } from '../../bindings/index.js';
+
+export const BACKENDS = ['simd', 'scalar'];
+export const load = (backend) => loadAttention({ backend });

@@ -1,0 +1,288 @@
+// The attention driver and multi-head attention against float64 references, and the properties that
+// need no reference at all.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "attention.h"
+#include "reference.h"
+
+namespace qkv {
+namespace {
+
+using test::random_vector;
+
+class AttentionTest : public ::testing::TestWithParam<const Kernels*> {
+ protected:
+  const Kernels& kn() const { return *GetParam(); }
+  Scratch scratch;
+};
+
+struct Problem {
+  int batch, heads, nq, nk, d, dv;
+  std::vector<float> q, k, v, out, weights;
+  AttentionArgs args() {
+    AttentionArgs a;
+    a.batch = batch, a.heads = heads, a.n_q = nq, a.n_k = nk, a.dim = d, a.value_dim = dv;
+    a.q = q.data(), a.k = k.data(), a.v = v.data(), a.output = out.data(), a.weights = weights.data();
+    return a;
+  }
+};
+
+Problem make_problem(int batch, int heads, int nq, int nk, int d, int dv, std::mt19937& rng, float range = 1.0f) {
+  Problem p{batch, heads, nq, nk, d, dv, {}, {}, {}, {}, {}};
+  const size_t bh = size_t(batch) * heads;
+  p.q = random_vector(bh * nq * d, rng, -range, range);
+  p.k = random_vector(bh * nk * d, rng, -range, range);
+  p.v = random_vector(bh * nk * dv, rng);
+  p.out.assign(bh * nq * dv, 0.0f);
+  p.weights.assign(bh * nq * nk, 0.0f);
+  return p;
+}
+
+void expect_matches(const Problem& p, size_t bhi, const test::AttentionRef& ref, const std::string& what) {
+  const size_t wp = size_t(p.nq) * p.nk, op = size_t(p.nq) * p.dv;
+  for (size_t i = 0; i < wp; ++i) ASSERT_NEAR(p.weights[bhi * wp + i], ref.weights[i], 2e-6) << what << " weight " << i;
+  for (size_t i = 0; i < op; ++i) ASSERT_NEAR(p.out[bhi * op + i], ref.output[i], 2e-6) << what << " output " << i;
+}
+
+TEST_P(AttentionTest, RandomShapesMatchFloat64) {
+  std::mt19937 rng(10);
+  for (int trial = 0; trial < 60; ++trial) {
+    std::uniform_int_distribution<int> small(1, 3), len(1, 19), dim(1, 21);
+    Problem p = make_problem(small(rng), small(rng), len(rng), len(rng), dim(rng), dim(rng), rng, 2.0f);
+    AttentionArgs a = p.args();
+    const bool scaled = trial % 2 == 0;
+    a.scoring = scaled ? Scoring::scaled_dot : Scoring::dot;
+    a.temperature = trial % 3 == 0 ? 0.5f : 1.0f;
+    ASSERT_TRUE(attention(a, kn(), scratch).ok());
+    const double alpha = (scaled ? 1.0 / std::sqrt(double(p.d)) : 1.0) / a.temperature;
+    for (int bh = 0; bh < p.batch * p.heads; ++bh) {
+      auto ref = test::attention_ref(p.nq, p.nk, p.d, p.dv, &p.q[size_t(bh) * p.nq * p.d], &p.k[size_t(bh) * p.nk * p.d],
+                                     &p.v[size_t(bh) * p.nk * p.dv], alpha, [](size_t, size_t) { return true; });
+      expect_matches(p, bh, ref, "trial " + std::to_string(trial));
+    }
+  }
+}
+
+TEST_P(AttentionTest, MasksMatchFloat64) {
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 30; ++trial) {
+    std::uniform_int_distribution<int> len(1, 13), dim(1, 9);
+    const int batch = 2, heads = 2;
+    Problem p = make_problem(batch, heads, len(rng), len(rng), dim(rng), dim(rng), rng);
+    std::vector<int32_t> lengths = {std::uniform_int_distribution<int>(0, p.nk)(rng), p.nk};
+    std::vector<uint8_t> bmask(size_t(heads) * p.nq * p.nk);  // [1][heads][nq][nk]: broadcast over batch
+    for (auto& m : bmask) m = rng() % 4 != 0;
+    AttentionArgs a = p.args();
+    a.mask.causal = trial % 2 == 1;
+    a.mask.key_lengths = lengths.data();
+    a.mask.bool_mask = {bmask.data(), 1, heads};
+    ASSERT_TRUE(attention(a, kn(), scratch).ok());
+    for (int b = 0; b < batch; ++b)
+      for (int h = 0; h < heads; ++h) {
+        const size_t bh = size_t(b) * heads + h;
+        const uint8_t* bm = &bmask[size_t(h) * p.nq * p.nk];
+        auto allowed = [&](size_t i, size_t j) {
+          return bm[i * p.nk + j] && int(j) < lengths[b] && (!a.mask.causal || j <= i);
+        };
+        auto ref = test::attention_ref(p.nq, p.nk, p.d, p.dv, &p.q[bh * p.nq * p.d], &p.k[bh * p.nk * p.d],
+                                       &p.v[bh * p.nk * p.dv], 1.0 / std::sqrt(double(p.d)), allowed);
+        expect_matches(p, bh, ref, "trial " + std::to_string(trial));
+      }
+  }
+}
+
+TEST_P(AttentionTest, RowsSumToOneAndFullyMaskedRowsAreZero) {
+  std::mt19937 rng(12);
+  Problem p = make_problem(1, 1, 5, 6, 4, 3, rng);
+  std::vector<int32_t> len = {0};
+  AttentionArgs a = p.args();
+  ASSERT_TRUE(attention(a, kn(), scratch).ok());
+  for (int i = 0; i < p.nq; ++i) {
+    const double s = std::accumulate(&p.weights[i * p.nk], &p.weights[(i + 1) * p.nk], 0.0);
+    EXPECT_NEAR(s, 1.0, 1e-6);
+  }
+  a.mask.key_lengths = len.data();  // every key hidden
+  std::vector<float> logits(p.weights.size());
+  a.logits = logits.data();
+  ASSERT_TRUE(attention(a, kn(), scratch).ok());
+  for (float w : p.weights) EXPECT_EQ(w, 0.0f);
+  for (float o : p.out) EXPECT_EQ(o, 0.0f);
+  for (float l : logits) EXPECT_EQ(l, -std::numeric_limits<float>::infinity());
+}
+
+TEST_P(AttentionTest, AddingAConstantToAllScoresChangesNothing) {
+  std::mt19937 rng(13);
+  Problem p = make_problem(1, 1, 7, 9, 5, 4, rng);
+  ASSERT_TRUE(attention(p.args(), kn(), scratch).ok());
+  const auto w0 = p.weights, o0 = p.out;
+  std::vector<float> shift(size_t(p.nq) * p.nk, 42.5f);
+  AttentionArgs a = p.args();
+  a.mask.add_mask = {shift.data(), 1, 1};
+  ASSERT_TRUE(attention(a, kn(), scratch).ok());
+  for (size_t i = 0; i < w0.size(); ++i) EXPECT_NEAR(p.weights[i], w0[i], 2e-6);
+  for (size_t i = 0; i < o0.size(); ++i) EXPECT_NEAR(p.out[i], o0[i], 2e-6);
+}
+
+TEST_P(AttentionTest, CausalRowZeroSeesOnlyKeyZero) {
+  std::mt19937 rng(14);
+  Problem p = make_problem(1, 1, 6, 6, 8, 8, rng);
+  AttentionArgs a = p.args();
+  a.mask.causal = true;
+  ASSERT_TRUE(attention(a, kn(), scratch).ok());
+  EXPECT_EQ(p.weights[0], 1.0f);
+  for (int j = 1; j < p.nk; ++j) EXPECT_EQ(p.weights[j], 0.0f);
+  for (int c = 0; c < p.dv; ++c) EXPECT_NEAR(p.out[c], p.v[c], 1e-6) << "row 0 copies value 0";
+  for (int i = 0; i < p.nq; ++i)
+    for (int j = i + 1; j < p.nk; ++j) EXPECT_EQ(p.weights[i * p.nk + j], 0.0f);
+}
+
+TEST_P(AttentionTest, PermutingKeysAndValuesTogetherLeavesOutputUnchanged) {
+  std::mt19937 rng(15);
+  Problem p = make_problem(1, 1, 5, 11, 6, 7, rng);
+  ASSERT_TRUE(attention(p.args(), kn(), scratch).ok());
+  const auto o0 = p.out, w0 = p.weights;
+  std::vector<int> perm(p.nk);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  auto k0 = p.k, v0 = p.v;
+  for (int j = 0; j < p.nk; ++j) {
+    std::copy_n(&k0[size_t(perm[j]) * p.d], p.d, &p.k[size_t(j) * p.d]);
+    std::copy_n(&v0[size_t(perm[j]) * p.dv], p.dv, &p.v[size_t(j) * p.dv]);
+  }
+  ASSERT_TRUE(attention(p.args(), kn(), scratch).ok());
+  for (size_t i = 0; i < o0.size(); ++i) EXPECT_NEAR(p.out[i], o0[i], 2e-6);
+  for (int i = 0; i < p.nq; ++i)
+    for (int j = 0; j < p.nk; ++j) EXPECT_NEAR(p.weights[i * p.nk + j], w0[i * p.nk + perm[j]], 2e-6);
+}
+
+TEST_P(AttentionTest, AdditiveScoringMatchesFloat64) {
+  std::mt19937 rng(16);
+  Problem p = make_problem(1, 2, 4, 7, 5, 3, rng);
+  const int da = 6;
+  auto wq = random_vector(size_t(p.d) * da, rng), wk = random_vector(size_t(p.d) * da, rng), va = random_vector(da, rng);
+  std::vector<float> scores(p.weights.size());
+  AttentionArgs a = p.args();
+  a.scoring = Scoring::additive;
+  a.w_q = wq.data(), a.w_k = wk.data(), a.v_a = va.data(), a.additive_dim = da;
+  a.scores = scores.data();
+  ASSERT_TRUE(attention(a, kn(), scratch).ok());
+  for (int h = 0; h < p.heads; ++h) {
+    const float* q = &p.q[size_t(h) * p.nq * p.d];
+    const float* k = &p.k[size_t(h) * p.nk * p.d];
+    for (int i = 0; i < p.nq; ++i) {
+      std::vector<double> row(p.nk);
+      for (int j = 0; j < p.nk; ++j) {
+        double s = 0;
+        for (int t = 0; t < da; ++t) {
+          double u = 0;
+          for (int c = 0; c < p.d; ++c) u += double(q[i * p.d + c]) * wq[c * da + t] + double(k[j * p.d + c]) * wk[c * da + t];
+          s += va[t] * std::tanh(u);
+        }
+        row[j] = s;
+        EXPECT_NEAR(scores[(size_t(h) * p.nq + i) * p.nk + j], s, 1e-5);
+      }
+      const auto w = test::softmax_ref(row);
+      for (int j = 0; j < p.nk; ++j) EXPECT_NEAR(p.weights[(size_t(h) * p.nq + i) * p.nk + j], w[j], 2e-6);
+    }
+  }
+}
+
+TEST_P(AttentionTest, BadArgumentsAreReportedNotCrashed) {
+  std::mt19937 rng(17);
+  Problem p = make_problem(1, 1, 3, 3, 2, 2, rng);
+  AttentionArgs a = p.args();
+  a.n_q = 0;
+  Status s = attention(a, kn(), scratch);
+  EXPECT_EQ(s.code, Code::invalid_argument);
+  EXPECT_NE(s.message.find("queries"), std::string::npos) << s.message;
+  a = p.args();
+  a.temperature = 0.0f;
+  EXPECT_EQ(attention(a, kn(), scratch).code, Code::invalid_argument);
+  a = p.args();
+  std::vector<int32_t> len = {4};
+  a.mask.key_lengths = len.data();
+  s = attention(a, kn(), scratch);
+  EXPECT_EQ(s.code, Code::out_of_range);
+  EXPECT_NE(s.message.find("keyLengths[0]"), std::string::npos) << s.message;
+  p.k[3] = std::nanf("");
+  s = attention(p.args(), kn(), scratch);
+  EXPECT_EQ(s.code, Code::non_finite);
+  EXPECT_NE(s.message.find("k must hold finite numbers, received NaN at index 3"), std::string::npos) << s.message;
+}
+
+// Multi-head attention against a reference assembled from float64 pieces.
+TEST_P(AttentionTest, MultiHeadSelfAndCrossAttentionMatchFloat64) {
+  std::mt19937 rng(18);
+  for (bool cross : {false, true}) {
+    const int batch = 2, n = 5, D = 12, heads = 3, dh = D / heads;
+    const int m = cross ? 7 : n, dc = cross ? 9 : D;
+    auto x = random_vector(size_t(batch) * n * D, rng), ctx = random_vector(size_t(batch) * m * dc, rng);
+    auto wq = random_vector(size_t(D) * D, rng), wk = random_vector(size_t(dc) * D, rng);
+    auto wv = random_vector(size_t(dc) * D, rng), wo = random_vector(size_t(D) * D, rng);
+    auto bq = random_vector(D, rng), bk = random_vector(D, rng), bv = random_vector(D, rng), bo = random_vector(D, rng);
+    std::vector<float> out(size_t(batch) * n * D), weights(size_t(batch) * heads * n * m), concat(out.size());
+    std::vector<float> qh(size_t(batch) * heads * n * dh);
+    MhaArgs a;
+    a.batch = batch, a.n = n, a.m = m, a.d_model = D, a.d_context = dc, a.heads = heads;
+    a.x = x.data(), a.context = cross ? ctx.data() : nullptr;
+    a.w_q = wq.data(), a.w_k = wk.data(), a.w_v = wv.data(), a.w_o = wo.data();
+    a.b_q = bq.data(), a.b_k = bk.data(), a.b_v = bv.data(), a.b_o = bo.data();
+    a.mask.causal = !cross;
+    a.output = out.data(), a.weights = weights.data(), a.concat = concat.data(), a.q = qh.data();
+    ASSERT_TRUE(multi_head_attention(a, kn(), scratch).ok());
+
+    for (int b = 0; b < batch; ++b) {
+      const float* xb = &x[size_t(b) * n * D];
+      const float* cb = cross ? &ctx[size_t(b) * m * dc] : xb;
+      auto project = [](const float* in, int rows, int din, const std::vector<float>& w, const std::vector<float>& bias, int dout) {
+        std::vector<double> r(size_t(rows) * dout);
+        for (int i = 0; i < rows; ++i)
+          for (int o = 0; o < dout; ++o) {
+            double s = bias[o];
+            for (int c = 0; c < din; ++c) s += double(in[i * din + c]) * w[size_t(c) * dout + o];
+            r[size_t(i) * dout + o] = s;
+          }
+        return r;
+      };
+      auto Q = project(xb, n, D, wq, bq, D), K = project(cb, m, dc, wk, bk, D), V = project(cb, m, dc, wv, bv, D);
+      std::vector<double> cat(size_t(n) * D, 0.0);
+      for (int h = 0; h < heads; ++h) {
+        for (int i = 0; i < n; ++i) {
+          std::vector<double> row(m);
+          for (int j = 0; j < m; ++j) {
+            double s = 0;
+            for (int c = 0; c < dh; ++c) s += Q[size_t(i) * D + h * dh + c] * K[size_t(j) * D + h * dh + c];
+            row[j] = (!cross && j > i) ? -INFINITY : s / std::sqrt(double(dh));
+          }
+          const auto w = test::softmax_ref(row);
+          for (int j = 0; j < m; ++j) {
+            ASSERT_NEAR(weights[((size_t(b) * heads + h) * n + i) * m + j], w[j], 2e-6);
+            for (int c = 0; c < dh; ++c) cat[size_t(i) * D + h * dh + c] += w[j] * V[size_t(j) * D + h * dh + c];
+          }
+          for (int c = 0; c < dh; ++c)
+            ASSERT_NEAR(qh[((size_t(b) * heads + h) * n + i) * dh + c], Q[size_t(i) * D + h * dh + c], 1e-5);
+        }
+      }
+      for (int i = 0; i < n; ++i)
+        for (int o = 0; o < D; ++o) {
+          ASSERT_NEAR(concat[(size_t(b) * n + i) * D + o], cat[size_t(i) * D + o], 1e-5);
+          double s = bo[o];
+          for (int c = 0; c < D; ++c) s += cat[size_t(i) * D + c] * wo[size_t(c) * D + o];
+          ASSERT_NEAR(out[(size_t(b) * n + i) * D + o], s, 2e-5) << "cross=" << cross;
+        }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllKernelSets, AttentionTest, ::testing::ValuesIn(test::all_kernel_sets()),
+                         [](const auto& info) { return std::string(info.param->name); });
+
+}  // namespace
+}  // namespace qkv

@@ -1,0 +1,159 @@
+// Every kernel set (scalar twin, and SIMD where built) against float64 references, for every tail
+// size around the vector width W = 4 (1 … 2W+1) and some larger shapes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+#include "reference.h"
+
+namespace qkv {
+namespace {
+using test::random_vector;
+
+class KernelTest : public ::testing::TestWithParam<const Kernels*> {};
+
+TEST(KernelSets, NativeBuildHasVectorKernels) {
+#if defined(__SSE2__)
+  ASSERT_NE(simd_kernels(), nullptr);
+  EXPECT_STREQ(simd_kernels()->name, "sse2");
+#endif
+  EXPECT_STREQ(scalar_kernels().name, "scalar");
+}
+
+// Sizes 1..9 cover every tail of a 4-wide kernel and its 4×4 / 4×8 tiles; 16, 33, 64 full tiles.
+const std::vector<size_t> kSizes = {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 33};
+
+TEST_P(KernelTest, GemmNtMatchesFloat64) {
+  const Kernels& kn = *GetParam();
+  std::mt19937 rng(1);
+  for (size_t m : kSizes)
+    for (size_t n : kSizes)
+      for (size_t k : {1, 3, 4, 5, 8, 9, 64, 67}) {
+        // Strides wider than the rows: the kernel must use them, and must not touch the padding.
+        const size_t lda = k + 3, ldb = k + 1, ldc = n + 2;
+        auto a = random_vector(m * lda, rng), b = random_vector(n * ldb, rng);
+        std::vector<float> c(m * ldc, 7.0f);
+        const float alpha = 0.37f;
+        kn.gemm_nt(m, n, k, alpha, a.data(), lda, b.data(), ldb, c.data(), ldc);
+        for (size_t i = 0; i < m; ++i)
+          for (size_t j = 0; j < ldc; ++j) {
+            if (j >= n) {
+              ASSERT_EQ(c[i * ldc + j], 7.0f) << "wrote outside C at " << i << "," << j;
+              continue;
+            }
+            double ref = 0, mag = 0;
+            for (size_t p = 0; p < k; ++p) {
+              ref += double(a[i * lda + p]) * b[j * ldb + p];
+              mag += std::abs(double(a[i * lda + p]) * b[j * ldb + p]);
+            }
+            ref *= alpha;
+            // float32 accumulation of k products: error bound ~ k·eps·Σ|terms|
+            ASSERT_NEAR(c[i * ldc + j], ref, 1e-6 + 2e-7 * k * alpha * mag)
+                << kn.name << " m=" << m << " n=" << n << " k=" << k << " at " << i << "," << j;
+          }
+      }
+}
+
+TEST_P(KernelTest, GemmNnMatchesFloat64WithAndWithoutBias) {
+  const Kernels& kn = *GetParam();
+  std::mt19937 rng(2);
+  for (bool with_bias : {false, true})
+    for (size_t m : kSizes)
+      for (size_t n : kSizes)
+        for (size_t k : {1, 2, 5, 8, 17}) {
+          const size_t lda = k + 1, ldb = n + 3, ldc = n + 1;
+          auto a = random_vector(m * lda, rng), b = random_vector(k * ldb, rng), bias = random_vector(n, rng);
+          std::vector<float> c(m * ldc, 7.0f);
+          kn.gemm_nn(m, n, k, a.data(), lda, b.data(), ldb, with_bias ? bias.data() : nullptr, c.data(), ldc);
+          for (size_t i = 0; i < m; ++i)
+            for (size_t j = 0; j < ldc; ++j) {
+              if (j >= n) {
+                ASSERT_EQ(c[i * ldc + j], 7.0f);
+                continue;
+              }
+              double ref = with_bias ? bias[j] : 0.0, mag = std::abs(ref);
+              for (size_t p = 0; p < k; ++p) {
+                ref += double(a[i * lda + p]) * b[p * ldb + j];
+                mag += std::abs(double(a[i * lda + p]) * b[p * ldb + j]);
+              }
+              ASSERT_NEAR(c[i * ldc + j], ref, 1e-6 + 2e-7 * (k + 1) * mag)
+                  << kn.name << " bias=" << with_bias << " m=" << m << " n=" << n << " k=" << k;
+            }
+        }
+}
+
+TEST_P(KernelTest, ExpIsAccurateOverSoftmaxRange) {
+  const Kernels& kn = *GetParam();
+  // Every tail length, then a dense sweep of [-87, 0].
+  for (size_t n = 1; n <= 9; ++n) {
+    std::vector<float> x(n), y(n + 1, 5.0f);
+    for (size_t i = 0; i < n; ++i) x[i] = -0.5f * float(i);
+    kn.exp_nonpositive(n, x.data(), y.data());
+    for (size_t i = 0; i < n; ++i) ASSERT_NEAR(y[i], std::exp(double(x[i])), 3e-7 * std::exp(double(x[i])));
+    ASSERT_EQ(y[n], 5.0f) << "wrote past the end";
+  }
+  const size_t n = 100003;
+  std::vector<float> x(n), y(n);
+  for (size_t i = 0; i < n; ++i) x[i] = -87.0f * float(i) / float(n - 1);
+  kn.exp_nonpositive(n, x.data(), y.data());
+  double worst = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double ref = std::exp(double(x[i]));
+    worst = std::max(worst, std::abs(y[i] - ref) / ref);
+  }
+  EXPECT_LT(worst, 3e-7) << kn.name << ": a few ulp of float32";
+  const float special[4] = {-std::numeric_limits<float>::infinity(), -1000.0f, -88.0f, 0.0f};
+  float out[4];
+  kn.exp_nonpositive(4, special, out);
+  EXPECT_EQ(out[0], 0.0f);
+  EXPECT_EQ(out[1], 0.0f);
+  EXPECT_LT(out[2], 1e-37f);
+  EXPECT_EQ(out[3], 1.0f);
+}
+
+TEST_P(KernelTest, SoftmaxSubtractsTheMaxAndMatchesFloat64) {
+  const Kernels& kn = *GetParam();
+  std::mt19937 rng(3);
+  for (size_t n = 1; n <= 40; ++n) {
+    // Inputs around 90–100 overflow exp in float32 unless the row maximum is subtracted first.
+    auto x = random_vector(n + 1, rng, 90.0f, 100.0f);
+    x[n] = 12345.0f;  // a sentinel past the row
+    std::vector<double> xd(x.begin(), x.begin() + n);
+    const auto ref = test::softmax_ref(xd);
+    kn.softmax_row(n, x.data());
+    double sum = 0;
+    for (size_t j = 0; j < n; ++j) {
+      ASSERT_TRUE(std::isfinite(x[j])) << kn.name << " n=" << n;
+      ASSERT_NEAR(x[j], ref[j], 1e-6 * std::max(ref[j], 1e-3)) << kn.name << " n=" << n << " j=" << j;
+      sum += x[j];
+    }
+    EXPECT_NEAR(sum, 1.0, 1e-5);
+    EXPECT_EQ(x[n], 12345.0f);
+  }
+}
+
+TEST_P(KernelTest, SoftmaxOfMaskedEntries) {
+  const Kernels& kn = *GetParam();
+  const float inf = std::numeric_limits<float>::infinity();
+  for (size_t n = 1; n <= 9; ++n) {
+    std::vector<float> all_masked(n, -inf);
+    kn.softmax_row(n, all_masked.data());
+    for (float v : all_masked) EXPECT_EQ(v, 0.0f) << "an all-masked row attends to nothing";
+    std::vector<float> one_open(n, -inf);
+    one_open[n - 1] = 3.0f;
+    kn.softmax_row(n, one_open.data());
+    for (size_t j = 0; j + 1 < n; ++j) EXPECT_EQ(one_open[j], 0.0f);
+    EXPECT_EQ(one_open[n - 1], 1.0f);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllKernelSets, KernelTest, ::testing::ValuesIn(test::all_kernel_sets()),
+                         [](const auto& info) { return std::string(info.param->name); });
+
+}  // namespace
+}  // namespace qkv

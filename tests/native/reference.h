@@ -1,0 +1,68 @@
+// Float64 references the kernels and the attention driver are checked against, written as plainly as
+// possible so that they can be read and trusted.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "kernels.h"
+
+namespace qkv::test {
+
+// The scalar twins, and the vector kernels when this build has them: every test runs on each.
+inline std::vector<const Kernels*> all_kernel_sets() {
+  std::vector<const Kernels*> sets{&scalar_kernels()};
+  if (simd_kernels()) sets.push_back(simd_kernels());
+  return sets;
+}
+
+inline std::vector<float> random_vector(size_t n, std::mt19937& rng, float lo = -1.0f, float hi = 1.0f) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// Softmax in float64; -inf entries are masked; an all-masked row is all zeros.
+inline std::vector<double> softmax_ref(const std::vector<double>& x) {
+  double mx = -std::numeric_limits<double>::infinity();
+  for (double v : x) mx = std::max(mx, v);
+  std::vector<double> y(x.size(), 0.0);
+  if (mx == -std::numeric_limits<double>::infinity()) return y;
+  double sum = 0;
+  for (size_t i = 0; i < x.size(); ++i) sum += (y[i] = std::exp(x[i] - mx));
+  for (auto& v : y) v /= sum;
+  return y;
+}
+
+struct AttentionRef {
+  std::vector<double> weights;  // n_q × n_k
+  std::vector<double> output;   // n_q × d_v
+};
+
+// One head: weights = softmax(alpha · Q·Kᵀ with masked entries -inf), output = weights·V.
+// allowed(i, j) says whether query i may attend to key j.
+template <typename Allowed>
+AttentionRef attention_ref(size_t nq, size_t nk, size_t d, size_t dv, const float* q, const float* k,
+                           const float* v, double alpha, Allowed allowed) {
+  AttentionRef r{std::vector<double>(nq * nk), std::vector<double>(nq * dv, 0.0)};
+  for (size_t i = 0; i < nq; ++i) {
+    std::vector<double> row(nk);
+    for (size_t j = 0; j < nk; ++j) {
+      double s = 0;
+      for (size_t p = 0; p < d; ++p) s += double(q[i * d + p]) * double(k[j * d + p]);
+      row[j] = allowed(i, j) ? alpha * s : -std::numeric_limits<double>::infinity();
+    }
+    const auto w = softmax_ref(row);
+    for (size_t j = 0; j < nk; ++j) {
+      r.weights[i * nk + j] = w[j];
+      for (size_t c = 0; c < dv; ++c) r.output[i * dv + c] += w[j] * double(v[j * dv + c]);
+    }
+  }
+  return r;
+}
+
+}  // namespace qkv::test
