@@ -70,10 +70,17 @@ def wordnet():
 
 
 def main():
-    os.makedirs(OUT, exist_ok=True)
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sources", default="sotu,web,wordnet")
+    ap.add_argument("--out", default=OUT)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
     for name, fn in (("sotu", sotu), ("web", web), ("wordnet", wordnet)):
+        if name not in args.sources.split(","):
+            continue
         lines = fn()
-        with open(os.path.join(OUT, name + ".txt"), "w", encoding="utf-8") as f:
+        with open(os.path.join(args.out, name + ".txt"), "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
         print("%s: %d lines, %d words" % (name, len(lines), sum(len(l.split()) for l in lines)), file=sys.stderr)
 

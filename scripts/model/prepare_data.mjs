@@ -2,7 +2,7 @@
 // vocabulary, encode, and split into train / validation. Training can then never tokenize text
 // differently from the page.
 //
-// usage: node prepare_data.mjs [--vocab 5000] [--corpus work/corpus] [--out work/data] [--max-lines N]
+// usage: node prepare_data.mjs [--vocab 5000] [--corpus work/corpus] [--out work/data] [--max-lines N] [--val-every 50]
 // writes: <out>/vocab.json, <out>/{train,val}.ids.u16 (token ids, little-endian uint16),
 //         <out>/{train,val}.starts.u32 (offset of each line's first token), <out>/stats.json
 import { readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
@@ -19,7 +19,8 @@ const outDir = args.out ?? join(here, 'work', 'data');
 const maxLines = Number(args['max-lines'] ?? Infinity);
 const SPECIALS = ['<bos>', '<unk>', '<num>'];
 // Validation: every 50th block of 200 consecutive lines of each source (whole passages held out).
-const isValidation = (lineNo) => Math.floor(lineNo / 200) % 50 === 25;
+const valEvery = Number(args['val-every'] ?? 50);
+const isValidation = (lineNo) => Math.floor(lineNo / 200) % valEvery === Math.floor(valEvery / 2);
 
 const sources = readdirSync(corpusDir).filter((f) => f.endsWith('.txt')).sort();
 const docs = sources.map((f) => {
