@@ -5,10 +5,12 @@
 
 #include "attention.h"
 #include "convert.h"
+#include "model.h"
 
 namespace {
 
 qkv::Scratch g_scratch;
+qkv::Scratch g_model_scratch;
 std::string g_last_error;
 
 const qkv::Kernels& kernels() { return qkv::best_kernels(); }
@@ -29,9 +31,31 @@ int run_mha(uintptr_t frame) {
                                           kernels(), g_scratch));
 }
 
+const qkv::frames::Word* frame_at(uintptr_t frame) { return reinterpret_cast<const qkv::frames::Word*>(frame); }
+
+int run_model(uintptr_t frame) {
+  return finish(qkv::model_forward(qkv::frames::to_model_args(frame_at(frame)), kernels(), g_model_scratch, g_scratch));
+}
+
+int check_model(uintptr_t frame) {
+  const qkv::ModelRunArgs a = qkv::frames::to_model_args(frame_at(frame));
+  return finish(qkv::check_model_weights(a.cfg, a.weights, a.weight_count));
+}
+
+// "name:count,…" of the packed parameters for the frame's config.
+std::string model_tensor_layout(uintptr_t frame) {
+  std::string out;
+  for (auto& [name, count] : qkv::model_tensor_layout(qkv::frames::to_model_args(frame_at(frame)).cfg))
+    out += name + ":" + std::to_string(count) + ",";
+  return out;
+}
+
 std::string last_error() { return g_last_error; }
 std::string kernel_name() { return kernels().name; }
-void release_scratch() { g_scratch.release(); }
+void release_scratch() {
+  g_scratch.release();
+  g_model_scratch.release();
+}
 size_t scratch_bytes() { return g_scratch.capacity() * sizeof(float); }
 
 }  // namespace
@@ -45,4 +69,8 @@ EMSCRIPTEN_BINDINGS(qkv_attention) {
   emscripten::function("scratchBytes", &scratch_bytes);
   emscripten::function("attentionFrameLayout", &qkv::frames::attention_layout);
   emscripten::function("mhaFrameLayout", &qkv::frames::mha_layout);
+  emscripten::function("modelFrameLayout", &qkv::frames::model_layout);
+  emscripten::function("runModel", &run_model);
+  emscripten::function("checkModel", &check_model);
+  emscripten::function("modelTensorLayout", &model_tensor_layout);
 }

@@ -65,9 +65,25 @@ MhaArgs to_mha_args(const Word* frame) {
   return a;
 }
 
+ModelRunArgs to_model_args(const Word* frame) {
+  using F = ModelField;
+  const Reader<F> f{frame};
+  ModelRunArgs a;
+  a.cfg.vocab_size = f[F::vocabSize].i32, a.cfg.d_model = f[F::dModel].i32, a.cfg.n_layers = f[F::layers].i32;
+  a.cfg.n_heads = f[F::heads].i32, a.cfg.d_ff = f[F::dFF].i32, a.cfg.max_positions = f[F::maxPositions].i32;
+  a.cfg.norm_eps = f[F::normEps].f32;
+  a.weights = addr<float>(f[F::params]), a.weight_count = static_cast<size_t>(f[F::paramCount].i32);
+  a.ids = addr<int32_t>(f[F::ids]), a.n = f[F::n].i32;
+  a.q = out_addr(f[F::q]), a.k = out_addr(f[F::k]), a.v = out_addr(f[F::v]);
+  a.scores = out_addr(f[F::scores]), a.logits = out_addr(f[F::logits]), a.attn_weights = out_addr(f[F::weights]);
+  a.out_logits = out_addr(f[F::nextLogits]), a.logit_rows = f[F::logitRows].i32;
+  return a;
+}
+
 #define QKV_FIELD_NAME(type, name) #name ":" #type ","
 std::string attention_layout() { return QKV_ATTENTION_FRAME(QKV_FIELD_NAME); }
 std::string mha_layout() { return QKV_MHA_FRAME(QKV_FIELD_NAME); }
+std::string model_layout() { return QKV_MODEL_FRAME(QKV_FIELD_NAME); }
 #undef QKV_FIELD_NAME
 
 }  // namespace qkv::frames

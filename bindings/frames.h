@@ -25,6 +25,13 @@
   X(ptr, output) X(ptr, q) X(ptr, k) X(ptr, v) X(ptr, scores) X(ptr, logits) X(ptr, weights)    \
   X(ptr, headOutputs) X(ptr, concat)
 
+// The trained model: its config, its packed parameters, the token ids, and what to write back.
+#define QKV_MODEL_FRAME(X)                                                                      \
+  X(i32, vocabSize) X(i32, dModel) X(i32, layers) X(i32, heads) X(i32, dFF) X(i32, maxPositions) \
+  X(f32, normEps) X(ptr, params) X(i32, paramCount) X(ptr, ids) X(i32, n)                       \
+  X(ptr, q) X(ptr, k) X(ptr, v) X(ptr, scores) X(ptr, logits) X(ptr, weights)                   \
+  X(ptr, nextLogits) X(i32, logitRows)
+
 namespace qkv::frames {
 
 union Word {
@@ -36,6 +43,7 @@ union Word {
 #define QKV_FIELD_INDEX(type, name) name,
 enum class AttentionField : int { QKV_ATTENTION_FRAME(QKV_FIELD_INDEX) count };
 enum class MhaField : int { QKV_MHA_FRAME(QKV_FIELD_INDEX) count };
+enum class ModelField : int { QKV_MODEL_FRAME(QKV_FIELD_INDEX) count };
 #undef QKV_FIELD_INDEX
 
 }  // namespace qkv::frames

@@ -13,6 +13,20 @@ export type Scoring =
   /** score = vaᵀ·tanh(q·Wq + k·Wk) (Bahdanau) */
   | 'additive';
 
+import type { Token, Piece } from './tokenizer.js';
+export type { Token, Piece } from './tokenizer.js';
+
+/** Splits English text into tokens with offsets (see qkv-attention/tokenizer). */
+export function tokenize(text: string): Token[];
+/** Maps tokens to vocabulary ids, splitting or flagging unknown words (see qkv-attention/tokenizer). */
+export function encode(tokens: Token[], vocab: string[], options?: { bos?: boolean; bosToken?: string; unkToken?: string; unkId?: number }):
+  { ids: number[]; unknown: boolean[]; pieces: Piece[] };
+
+/** Thrown when a weights file is corrupt, truncated, of another kind, or not a .qkv file. `code` is 'ERR_QKV_FORMAT'. */
+export class WeightsFormatError extends Error {
+  readonly code: 'ERR_QKV_FORMAT';
+}
+
 /** True when this JavaScript engine runs WebAssembly SIMD128. */
 export function simdSupported(): boolean;
 
@@ -175,6 +189,73 @@ export class Attention {
   tensor(dataOrLength: TensorLike | number): Tensor;
   /** Frees internal scratch memory; it is regrown on the next call. */
   releaseScratch(): void;
+  /**
+   * Loads a trained model: the bundled one (models/tiny-lm.qkv) by default, or a URL, a path (Node) or
+   * the file's bytes. Rejects with {@link WeightsFormatError} for a corrupt, truncated or foreign file.
+   */
+  loadModel(source?: string | URL | ArrayBuffer | Uint8Array, options?: LoadWeightsOptions): Promise<Model>;
+  /** Loads a word-vector table: the bundled GloVe cut (models/glove-10k.qkv) by default. */
+  loadEmbeddings(source?: string | URL | ArrayBuffer | Uint8Array, options?: LoadWeightsOptions): Promise<Embeddings>;
+}
+
+export interface LoadWeightsOptions {
+  /** Called while the file downloads (browsers): bytes so far and the total (0 when unknown). */
+  onProgress?: (loaded: number, total: number) => void;
+}
+
+/** Word vectors (GloVe 6B 100d, int8 per-row scaled). */
+export interface Embeddings {
+  readonly dim: number;
+  readonly vocab: string[];
+  /** The vector of vocabulary entry `id` (a view; do not modify). */
+  vector(id: number): Float32Array;
+  /** Tokenizes text (or takes tokenize()'s tokens) and returns each piece's vector: pieces×dim. */
+  lookup(textOrTokens: string | Token[]): { tokens: Piece[]; ids: Int32Array; unknown: boolean[]; vectors: Float32Array };
+}
+
+/** One head's attention in one layer for an input of n tokens (n includes <bos>). */
+export interface ModelHead {
+  /** n×dHead */
+  q: Float32Array;
+  /** n×dHead */
+  k: Float32Array;
+  /** n×dHead */
+  v: Float32Array;
+  /** n×n raw scores Q·Kᵀ */
+  scores: Float32Array;
+  /** n×n scores/√dHead with the causal mask (-Infinity above the diagonal) */
+  logits: Float32Array;
+  /** n×n softmax weights; row i sums to 1 over keys 0…i */
+  weights: Float32Array;
+}
+
+export interface ModelRun {
+  /** The pieces the model read: <bos> first. */
+  tokens: Piece[];
+  ids: Int32Array;
+  /** Per piece: true when it is the <unk> fallback. */
+  unknown: boolean[];
+  /** True when the text was longer than the model reads and was cut ({ truncate: true }). */
+  truncated: boolean;
+  dHead: number;
+  layers: { heads: ModelHead[] }[];
+  /** Next-token logits after the last piece: vocab_size. */
+  nextLogits: Float32Array;
+  /** The most probable next tokens (special tokens left out). */
+  next: { token: string; id: number; probability: number }[];
+}
+
+/** A small causal transformer run by the core. */
+export interface Model {
+  readonly config: { vocab_size: number; d_model: number; n_layers: number; n_heads: number; d_ff: number; max_positions: number; norm_eps?: number; [key: string]: unknown };
+  readonly vocab: string[];
+  readonly provenance: Record<string, unknown> | null;
+  /** The pieces and ids the model would read for `text`. */
+  encode(text: string): { tokens: Piece[]; ids: number[]; unknown: boolean[]; wordUnknown: boolean[] };
+  /** Runs the forward pass. Throws RangeError for text longer than max_positions − 1 tokens unless `truncate`. */
+  run(text: string, options?: { topK?: number; truncate?: boolean }): ModelRun;
+  /** Returns the model's wasm memory; using it afterwards throws. */
+  free(): void;
 }
 
 /** Float32 data resident in WebAssembly memory: pass it in and out of calls without copying. */

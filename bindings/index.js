@@ -3,6 +3,12 @@
 // The wasm side sees only call frames (see frames.h): JavaScript validates every argument first, so
 // that a bad call throws here, names the argument, and leaves the module working.
 
+import { INTERNAL } from './internal.js';
+import { loadModelInto, loadEmbeddingsFrom } from './model.js';
+
+export { WeightsFormatError } from './weights.js';
+export { tokenize, encode } from './tokenizer.js';
+
 const SCORING = { dot: 0, scaled_dot: 1, additive: 2 };
 const STATUS = ['ok', 'invalid_argument', 'out_of_range', 'out_of_memory', 'non_finite'];
 const MAX_MEMORY = 2 ** 31; // -sMAXIMUM_MEMORY in CMakeLists.txt
@@ -230,6 +236,21 @@ export class Attention {
     this.#mhaIndex = parseLayout(module.mhaFrameLayout());
     this.#attnFrame = module._malloc(4 * this.#attnIndex.count);
     this.#mhaFrame = module._malloc(4 * this.#mhaIndex.count);
+  }
+
+  /** @internal */
+  [INTERNAL]() {
+    return this.#m;
+  }
+
+  /** Loads the trained model (the bundled one by default) into this module. */
+  loadModel(source, options) {
+    return loadModelInto(this, source, options);
+  }
+
+  /** Loads a word-vector table (the bundled GloVe table by default). */
+  loadEmbeddings(source, options) {
+    return loadEmbeddingsFrom(source, options);
   }
 
   /** @internal */

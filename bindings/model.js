@@ -1,0 +1,226 @@
+// The trained model and the word-vector table: loading (.qkv files, checked by weights.js), the
+// tokenizer, and the forward pass in the core, returning every layer's and head's attention.
+import { INTERNAL } from './internal.js';
+import { parseWeights, readSource, WeightsFormatError } from './weights.js';
+import { tokenize, encode } from './tokenizer.js';
+
+export const DEFAULT_MODEL = new URL('../models/tiny-lm.qkv', import.meta.url);
+export const DEFAULT_EMBEDDINGS = new URL('../models/glove-10k.qkv', import.meta.url);
+
+function parseLayout(text) {
+  const index = {};
+  text.split(',').filter(Boolean).forEach((entry, i) => { index[entry.split(':')[0]] = i; });
+  index.count = Object.keys(index).length;
+  return index;
+}
+
+function checkOptions(fn, options) {
+  if (options === null || typeof options !== 'object') throw new TypeError(`${fn}: options must be an object, received ${options === null ? 'null' : typeof options}`);
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new TypeError(`${fn}: onProgress must be a function`);
+  return options;
+}
+
+/** Loads a model file into the module; see index.d.ts. */
+export async function loadModelInto(qkv, source = DEFAULT_MODEL, options = {}) {
+  const fn = 'loadModel';
+  checkOptions(fn, options);
+  const bytes = await readSource(source, fn, options.onProgress);
+  const file = parseWeights(bytes, `${fn}: ${source instanceof URL || typeof source === 'string' ? source : 'the given bytes'}`);
+  if (file.kind !== 'model') throw new WeightsFormatError(`${fn}: this file holds ${file.kind}, not a model (use loadEmbeddings)`);
+  return new Model(qkv, file);
+}
+
+/** Loads a word-vector table; see index.d.ts. */
+export async function loadEmbeddingsFrom(source = DEFAULT_EMBEDDINGS, options = {}) {
+  const fn = 'loadEmbeddings';
+  checkOptions(fn, options);
+  const bytes = await readSource(source, fn, options.onProgress);
+  const file = parseWeights(bytes, `${fn}: ${source instanceof URL || typeof source === 'string' ? source : 'the given bytes'}`);
+  if (file.kind !== 'embeddings') throw new WeightsFormatError(`${fn}: this file holds a ${file.kind}, not word vectors (use loadModel)`);
+  return new Embeddings(file);
+}
+
+const isSpecial = (w) => /^<[a-z]+>$/.test(w);
+
+export class Embeddings {
+  #vectors;
+  constructor(file) {
+    const info = file.tensorInfo('vectors');
+    if (!info || info.shape.length !== 2 || info.shape[0] !== file.vocab.length) {
+      throw new WeightsFormatError('loadEmbeddings: the vectors tensor must be [vocabulary size][dim]');
+    }
+    this.dim = info.shape[1];
+    this.vocab = file.vocab;
+    this.source = file.config.source ?? null;
+    this.#vectors = file.tensor('vectors');
+  }
+  /** The vector of vocabulary entry `id` (a view; do not modify). */
+  vector(id) {
+    return this.#vectors.subarray(id * this.dim, (id + 1) * this.dim);
+  }
+  /** Tokenizes `text` (or takes tokens from tokenize()) and looks each piece up. */
+  lookup(textOrTokens) {
+    const tokens = typeof textOrTokens === 'string' ? tokenize(textOrTokens) : textOrTokens;
+    if (!Array.isArray(tokens)) throw new TypeError(`lookup: expected a string or the tokens from tokenize(), received ${typeof textOrTokens}`);
+    const { ids, unknown, pieces } = encode(tokens, this.vocab);
+    const vectors = new Float32Array(ids.length * this.dim);
+    ids.forEach((id, i) => vectors.set(this.vector(id), i * this.dim));
+    return { tokens: pieces, ids: Int32Array.from(ids), unknown, vectors };
+  }
+}
+
+export class Model {
+  #qkv;
+  #frame;
+  #index;
+  #params = 0;
+  #paramCount = 0;
+  #work = 0;
+  #workBytes = 0;
+
+  constructor(qkv, file) {
+    const m = qkv[INTERNAL]();
+    const c = file.config;
+    for (const key of ['vocab_size', 'd_model', 'n_layers', 'n_heads', 'd_ff', 'max_positions']) {
+      if (!Number.isInteger(c[key]) || c[key] < 1) throw new WeightsFormatError(`loadModel: config.${key} must be a positive integer, received ${JSON.stringify(c[key])}`);
+    }
+    if (c.vocab_size !== file.vocab.length) throw new WeightsFormatError(`loadModel: config.vocab_size ${c.vocab_size} does not match the ${file.vocab.length} vocabulary entries`);
+    if (c.d_model % c.n_heads !== 0) throw new WeightsFormatError(`loadModel: n_heads ${c.n_heads} does not divide d_model ${c.d_model}`);
+    if (!file.vocab.includes('<bos>') || !file.vocab.includes('<unk>')) throw new WeightsFormatError('loadModel: the vocabulary needs <bos> and <unk>');
+    this.#qkv = qkv;
+    this.config = { ...c };
+    this.vocab = file.vocab;
+    this.provenance = file.header.provenance ?? null;
+    this.#index = parseLayout(m.modelFrameLayout());
+    this.#frame = m._malloc(4 * this.#index.count);
+    this.#writeConfig();
+    // Ask the core for the packed order, then dequantise each tensor straight into wasm memory.
+    const layout = m.modelTensorLayout(this.#frame).split(',').filter(Boolean).map((e) => {
+      const [name, count] = e.split(':');
+      return { name, count: Number(count) };
+    });
+    this.#paramCount = layout.reduce((a, t) => a + t.count, 0);
+    this.#params = m._malloc(this.#paramCount * 4);
+    if (!this.#params) throw new RangeError('loadModel: not enough WebAssembly memory for the model');
+    let at = this.#params >> 2;
+    for (const { name, count } of layout) {
+      const info = file.tensorInfo(name);
+      if (!info) throw new WeightsFormatError(`loadModel: tensor ${name} is missing`);
+      if (info.count !== count) throw new WeightsFormatError(`loadModel: tensor ${name} holds ${info.count} numbers, the config needs ${count}`);
+      m.HEAPF32.set(file.tensor(name), at); // re-read HEAPF32: tensor() does not touch wasm memory, malloc above may have grown it
+      at += count;
+    }
+    this.#writeConfig();
+    this.#check('loadModel', m.checkModel(this.#frame));
+  }
+
+  #writeConfig() {
+    const m = this.#qkv[INTERNAL](), F = this.#index, base = this.#frame >> 2, c = this.config;
+    m.HEAP32.fill(0, base, base + F.count);
+    m.HEAP32[base + F.vocabSize] = c.vocab_size; m.HEAP32[base + F.dModel] = c.d_model; m.HEAP32[base + F.layers] = c.n_layers;
+    m.HEAP32[base + F.heads] = c.n_heads; m.HEAP32[base + F.dFF] = c.d_ff; m.HEAP32[base + F.maxPositions] = c.max_positions;
+    m.HEAPF32[base + F.normEps] = c.norm_eps ?? 1e-5;
+    m.HEAP32[base + F.params] = this.#params; m.HEAP32[base + F.paramCount] = this.#paramCount;
+  }
+
+  #check(fn, code) {
+    if (code === 0) return;
+    const err = new RangeError(`${fn}: ${this.#qkv[INTERNAL]().lastError()}`);
+    err.code = code;
+    throw err;
+  }
+
+  /** Tokenizes text for this model: <bos> first, each word's pieces after. */
+  encode(text) {
+    const tokens = tokenize(text);
+    const { ids, unknown, pieces } = encode(tokens, this.vocab, { bos: true });
+    return { tokens: pieces, ids, unknown: pieces.map((p) => p.unk), wordUnknown: unknown };
+  }
+
+  /**
+   * Runs the model on `text`; returns the tokens, every layer's and head's q, k, v, scores, logits and
+   * weights, and the top next-token predictions. See index.d.ts.
+   */
+  run(text, options = {}) {
+    const fn = 'model.run';
+    if (typeof text !== 'string') throw new TypeError(`${fn}: text must be a string, received ${text === null ? 'null' : typeof text}`);
+    checkOptions(fn, options);
+    const topK = options.topK ?? 5;
+    if (!Number.isInteger(topK) || topK < 0) throw new RangeError(`${fn}: topK must be a whole number ≥ 0, received ${topK}`);
+    if (!this.#params) throw new TypeError(`${fn}: this model was freed`);
+    const enc = this.encode(text);
+    let { ids } = enc;
+    const max = this.config.max_positions;
+    let truncated = false;
+    if (ids.length > max) {
+      if (!options.truncate) throw new RangeError(`${fn}: the text has ${ids.length - 1} tokens; the model reads at most ${max - 1} (pass { truncate: true } to keep the first ${max - 1})`);
+      ids = ids.slice(0, max);
+      truncated = true;
+    }
+    const n = ids.length, c = this.config, L = c.n_layers, H = c.n_heads, dh = c.d_model / H, V = c.vocab_size;
+    const sizes = { ids: n, q: L * H * n * dh, k: L * H * n * dh, v: L * H * n * dh, scores: L * H * n * n, logits: L * H * n * n, weights: L * H * n * n, nextLogits: V };
+    const total = Object.values(sizes).reduce((a, b) => a + b, 0) * 4;
+    const m = this.#qkv[INTERNAL]();
+    if (total > this.#workBytes) {
+      if (this.#work) m._free(this.#work);
+      this.#work = m._malloc(total);
+      this.#workBytes = this.#work ? total : 0;
+      if (!this.#work) throw new RangeError(`${fn}: not enough WebAssembly memory for ${n} tokens`);
+    }
+    const ptrs = {};
+    let at = this.#work;
+    for (const [name, size] of Object.entries(sizes)) { ptrs[name] = at; at += size * 4; }
+    m.HEAP32.set(ids, ptrs.ids >> 2);
+    this.#writeConfig();
+    const F = this.#index, base = this.#frame >> 2;
+    m.HEAP32[base + F.ids] = ptrs.ids; m.HEAP32[base + F.n] = n;
+    for (const name of ['q', 'k', 'v', 'scores', 'logits', 'weights', 'nextLogits']) m.HEAP32[base + F[name]] = ptrs[name];
+    m.HEAP32[base + F.logitRows] = 1;
+    this.#check(fn, m.runModel(this.#frame));
+
+    const copy = (name) => m.HEAPF32.slice(ptrs[name] >> 2, (ptrs[name] >> 2) + sizes[name]);
+    const all = { q: copy('q'), k: copy('k'), v: copy('v'), scores: copy('scores'), logits: copy('logits'), weights: copy('weights') };
+    const layers = [];
+    for (let l = 0; l < L; ++l) {
+      const heads = [];
+      for (let h = 0; h < H; ++h) {
+        const rows = (l * H + h) * n * dh, plane = (l * H + h) * n * n;
+        heads.push({
+          q: all.q.subarray(rows, rows + n * dh), k: all.k.subarray(rows, rows + n * dh), v: all.v.subarray(rows, rows + n * dh),
+          scores: all.scores.subarray(plane, plane + n * n), logits: all.logits.subarray(plane, plane + n * n),
+          weights: all.weights.subarray(plane, plane + n * n),
+        });
+      }
+      layers.push({ heads });
+    }
+    const nextLogits = copy('nextLogits');
+    return { tokens: enc.tokens.slice(0, n), ids: Int32Array.from(ids), unknown: enc.unknown.slice(0, n), truncated, dHead: dh,
+      layers, nextLogits, next: topPredictions(nextLogits, this.vocab, topK) };
+  }
+
+  /** Returns the model's wasm memory; using it afterwards throws. */
+  free() {
+    const m = this.#qkv[INTERNAL]();
+    for (const p of [this.#params, this.#work, this.#frame]) if (p) m._free(p);
+    this.#params = this.#work = this.#frame = 0;
+    this.#workBytes = 0;
+  }
+}
+
+// Softmax over the vocabulary, the k most probable tokens; special tokens (<bos>, <unk>) are left out.
+function topPredictions(logits, vocab, k) {
+  let mx = -Infinity;
+  for (const x of logits) mx = Math.max(mx, x);
+  let sum = 0;
+  for (const x of logits) sum += Math.exp(x - mx);
+  const best = [];
+  for (let i = 0; i < logits.length; ++i) {
+    if (isSpecial(vocab[i])) continue;
+    if (best.length < k || logits[i] > logits[best[best.length - 1]]) {
+      best.push(i);
+      best.sort((a, b) => logits[b] - logits[a]);
+      if (best.length > k) best.pop();
+    }
+  }
+  return best.map((i) => ({ token: vocab[i], id: i, probability: Math.exp(logits[i] - mx) / sum }));
+}

@@ -1,0 +1,105 @@
+// Loading weights files: the bundled GloVe table, and one test per way a file can be wrong — each a
+// clear WeightsFormatError (or read error), never a crash, and the module keeps working.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { loadAttention, WeightsFormatError } from '../../bindings/index.js';
+import { writeQkv, randomModel } from './qkv-writer.js';
+import { rng } from './reference.js';
+
+const glove = readFileSync(new URL('../../models/glove-10k.qkv', import.meta.url));
+
+function cosine(a, b) {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; ++i) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
+  return ab / Math.sqrt(aa * bb);
+}
+
+test('the bundled GloVe table loads and keeps meaning: nearest neighbours', async () => {
+  const qkv = await loadAttention();
+  const emb = await qkv.loadEmbeddings();
+  assert.equal(emb.dim, 100);
+  assert.ok(emb.vocab.length >= 10000);
+  const nearest = (word, k = 5) => {
+    const v = emb.vector(emb.vocab.indexOf(word));
+    return emb.vocab.map((w, id) => [w, cosine(v, emb.vector(id))]).filter(([w]) => w !== word)
+      .sort((a, b) => b[1] - a[1]).slice(0, k).map(([w]) => w);
+  };
+  assert.ok(nearest('king').some((w) => ['queen', 'prince'].includes(w)), `king → ${nearest('king')}`);
+  assert.ok(nearest('paris').some((w) => ['france', 'london'].includes(w)), `paris → ${nearest('paris')}`);
+  assert.ok(nearest('cat').includes('dog'), `cat → ${nearest('cat')}`);
+  const { tokens, vectors, unknown } = emb.lookup("It's a zzqxv day");
+  assert.deepEqual(tokens.map((t) => t.text), ['it', "'s", 'a', '<unk>', 'day']);
+  assert.deepEqual(unknown, [false, false, false, true, false]);
+  assert.equal(vectors.length, 5 * 100);
+});
+
+const cases = [
+  ['a truncated file', () => glove.subarray(0, glove.length - 1000), /truncated/],
+  ['a file cut inside its header', () => glove.subarray(0, 40), /truncated/],
+  ['a flipped data byte', () => { const b = Uint8Array.from(glove); b[b.length - 5000] ^= 0x40; return b; }, /checksum mismatch: the data is corrupt/],
+  ['a foreign file', () => readFileSync(new URL('../../package.json', import.meta.url)), /not a \.qkv weights file/],
+  ['an empty file', () => new Uint8Array(0), /0 bytes is too short/],
+  ['another format version', () => { const b = Uint8Array.from(glove); b[4] = 2; return b; }, /format version 2 is not supported/],
+  ['a broken JSON header', () => { const b = Uint8Array.from(glove); b[12] = 0x7d; return b; }, /JSON header does not parse/],
+  ['trailing bytes', () => Uint8Array.from([...glove, 1, 2, 3]), /3 unexpected bytes after the data section/],
+];
+
+for (const [name, make, message] of cases) {
+  test(`loadEmbeddings rejects ${name}`, async () => {
+    const qkv = await loadAttention();
+    await assert.rejects(qkv.loadEmbeddings(make()), (e) => e instanceof WeightsFormatError && message.test(e.message) && e.code === 'ERR_QKV_FORMAT');
+    assert.equal(qkv.attention({ q: [1], k: [1], v: [2], dim: 1 }).output[0], 2, 'the module still works');
+  });
+}
+
+test('loadModel rejects a file of the other kind, a missing file, and a bad source', async () => {
+  const qkv = await loadAttention();
+  await assert.rejects(qkv.loadModel(glove), { name: 'WeightsFormatError', message: /holds embeddings, not a model/ });
+  await assert.rejects(qkv.loadModel('/nonexistent/model.qkv'), { message: /loadModel: cannot read \/nonexistent\/model.qkv: ENOENT/ });
+  await assert.rejects(qkv.loadModel(42), { name: 'TypeError', message: /source must be a URL, a path, an ArrayBuffer or a Uint8Array, received number/ });
+});
+
+test('loadModel checks the config and every tensor against what the core expects', async () => {
+  const qkv = await loadAttention();
+  const r = rng(5);
+  const good = randomModel(r);
+  const model = await qkv.loadModel(writeQkv(good));
+  const run = model.run('the cat sat .');
+  assert.deepEqual(run.tokens.map((t) => t.text), ['<bos>', 'the', 'cat', 'sat', '.']);
+  assert.equal(run.layers.length, 2);
+  assert.equal(run.layers[0].heads.length, 2);
+  for (const layer of run.layers) {
+    for (const h of layer.heads) {
+      for (let i = 0; i < 5; ++i) {
+        const row = h.weights.subarray(i * 5, i * 5 + 5);
+        assert.ok(Math.abs(row.reduce((a, b) => a + b) - 1) < 1e-5);
+        for (let j = i + 1; j < 5; ++j) assert.equal(row[j], 0, 'causal');
+      }
+    }
+  }
+  // Four ordinary words besides <bos> and <unk>: topK 5 gives those four, most probable first.
+  assert.deepEqual(run.next.map((p) => p.token).sort(), ['.', 'cat', 'sat', 'the']);
+  for (let i = 1; i < run.next.length; ++i) assert.ok(run.next[i - 1].probability >= run.next[i].probability);
+  assert.ok(run.next.every((p) => p.probability > 0 && p.probability < 1));
+  assert.throws(() => model.run('the cat '.repeat(10)), { name: 'RangeError', message: /the text has 20 tokens; the model reads at most 15/ });
+  assert.equal(model.run('the cat '.repeat(10), { truncate: true }).tokens.length, 16);
+  model.free();
+  assert.throws(() => model.run('the'), { name: 'TypeError', message: /this model was freed/ });
+
+  const missing = randomModel(r);
+  delete missing.tensors['layers.1.mlp.w2'];
+  await assert.rejects(qkv.loadModel(writeQkv(missing)), { name: 'WeightsFormatError', message: /tensor layers.1.mlp.w2 is missing/ });
+  const wrongShape = randomModel(r);
+  wrongShape.tensors['layers.0.attn.wq'].data = r.array(8 * 7);
+  wrongShape.tensors['layers.0.attn.wq'].shape = [8, 7];
+  await assert.rejects(qkv.loadModel(writeQkv(wrongShape)), { message: /tensor layers.0.attn.wq holds 56 numbers, the config needs 64/ });
+  const badHeads = randomModel(r, { heads: 3 });
+  await assert.rejects(qkv.loadModel(writeQkv(badHeads)), { message: /n_heads 3 does not divide d_model 8/ });
+  const nan = randomModel(r);
+  nan.tensors['ln_f.bias'].data[2] = NaN;
+  await assert.rejects(qkv.loadModel(writeQkv(nan)), { message: /ln_f.bias holds a non-finite number at index 2/ });
+  const noBos = randomModel(r, { vocab: ['<unk>', 'a', 'b'] });
+  await assert.rejects(qkv.loadModel(writeQkv(noBos)), { message: /needs <bos> and <unk>/ });
+  assert.equal(qkv.attention({ q: [1], k: [1], v: [3], dim: 1 }).output[0], 3);
+});
