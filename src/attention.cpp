@@ -10,6 +10,12 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
+// Query rows per block. The online path keeps a kRowBlock × kKeyBlock tile of logits, the
+// materialised path a kRowBlock × n_k strip of weights, in cache while softmax and weights·V read it.
+constexpr size_t kRowBlock = 32;
+constexpr size_t kKeyBlock = 64;  // keys per tile of the online path; a multiple of kPanel
+static_assert(kKeyBlock % kPanel == 0, "key tiles start at panel boundaries");
+
 // One (batch, head) problem. Matrices may be column slices of wider ones (multi-head), hence strides.
 struct Head {
   int n_q, n_k, dim, value_dim;
@@ -17,73 +23,152 @@ struct Head {
   const float* k; size_t ldk;
   const float* v; size_t ldv;
   float* out; size_t ldo;
-  float* weights;  // n_q × n_k, contiguous; required (scratch when the caller did not ask for it)
-  float* scores;   // optional
-  float* logits;   // optional
+  float* weights;  // n_q × n_k, contiguous; each of these three is optional
+  float* scores;
+  float* logits;
   const uint8_t* bool_mask;  // n_q × n_k slice or null
   const float* add_mask;     // n_q × n_k slice or null
   int key_length;            // n_k when unpadded
   bool causal;
+  // Output only: online softmax over key tiles, O(n·d) memory. Otherwise the weights are materialised.
+  bool online() const { return !weights && !scores && !logits; }
 };
 
 struct Additive {
   const float *w_q, *w_k, *v_a;
   int dim;
-  float* proj;  // scratch of (n_q + n_k) × dim
 };
 
-void compute_scores(const Head& h, Scoring scoring, float alpha, const Additive& add, const Kernels& kn) {
-  const size_t nq = h.n_q, nk = h.n_k;
-  float* dst = h.scores ? h.scores : h.weights;
-  const float a = h.scores ? 1.0f : alpha;
-  if (scoring != Scoring::additive) {
-    kn.gemm_nt(nq, nk, h.dim, a, h.q, h.ldq, h.k, h.ldk, dst, nk);
-  } else {
-    // score_ij = v_a · tanh(q_i·W_q + k_j·W_k); tanh has no vector kernel: additive scoring is for
-    // teaching sizes.
-    const size_t da = add.dim;
-    float* pq = add.proj;
-    float* pk = add.proj + nq * da;
-    kn.gemm_nn(nq, da, h.dim, h.q, h.ldq, add.w_q, da, nullptr, pq, da);
-    kn.gemm_nn(nk, da, h.dim, h.k, h.ldk, add.w_k, da, nullptr, pk, da);
-    for (size_t i = 0; i < nq; ++i)
-      for (size_t j = 0; j < nk; ++j) {
-        float s = 0.0f;
-        for (size_t t = 0; t < da; ++t) s += add.v_a[t] * std::tanh(pq[i * da + t] + pk[j * da + t]);
-        dst[i * nk + j] = a * s;
-      }
-  }
-  if (h.scores) {
-    for (size_t i = 0; i < nq * nk; ++i) h.weights[i] = alpha * h.scores[i];
-  }
+// Scratch one head needs: K packed as panels, and the online path's tile and per-row state, or the
+// materialised path's strip of weights (when the caller gives no weights) and additive projections.
+struct Workspace {
+  float* packed;
+  float* block;
+  float* proj;
+};
+
+uint64_t workspace_floats(uint64_t n_q, uint64_t n_k, uint64_t dim, bool online, bool own_strip, uint64_t additive_dim) {
+  const uint64_t packed = additive_dim ? 0 : (n_k + kPanel - 1) / kPanel * kPanel * dim;
+  const uint64_t rows = n_q < kRowBlock ? n_q : kRowBlock;
+  const uint64_t block = online ? kRowBlock * kKeyBlock + 3 * kRowBlock : own_strip ? rows * n_k : 0;
+  return packed + block + (n_q + n_k) * additive_dim;
 }
 
-void apply_masks(const Head& h) {
-  const size_t nq = h.n_q, nk = h.n_k;
-  for (size_t i = 0; i < nq; ++i) {
-    float* row = h.weights + i * nk;
+Workspace split_workspace(float* buf, uint64_t n_q, uint64_t n_k, uint64_t dim, bool online, bool own_strip,
+                          uint64_t additive_dim) {
+  const size_t packed = additive_dim ? 0 : packed_panels_size(n_k, dim);
+  const size_t block = static_cast<size_t>(workspace_floats(n_q, n_k, dim, online, own_strip, additive_dim) -
+                                           packed - (n_q + n_k) * additive_dim);
+  return {buf, buf + packed, buf + packed + block};
+}
+
+// Masks on the logits x of queries i0… (rows) and keys j0… (cols), row stride ldx.
+void apply_masks(const Head& h, size_t i0, size_t rows, size_t j0, size_t cols, float* x, size_t ldx) {
+  const size_t nk = h.n_k;
+  for (size_t r = 0; r < rows; ++r) {
+    const size_t i = i0 + r;
+    float* row = x + r * ldx;
     if (h.add_mask) {
-      const float* m = h.add_mask + i * nk;
-      for (size_t j = 0; j < nk; ++j) row[j] += m[j];
+      const float* m = h.add_mask + i * nk + j0;
+      for (size_t j = 0; j < cols; ++j) row[j] += m[j];
     }
     if (h.bool_mask) {
-      const uint8_t* m = h.bool_mask + i * nk;
-      for (size_t j = 0; j < nk; ++j)
+      const uint8_t* m = h.bool_mask + i * nk + j0;
+      for (size_t j = 0; j < cols; ++j)
         if (!m[j]) row[j] = kNegInf;
     }
     size_t visible = static_cast<size_t>(h.key_length);
     if (h.causal && i + 1 < visible) visible = i + 1;
-    for (size_t j = visible; j < nk; ++j) row[j] = kNegInf;
+    for (size_t j = visible > j0 ? visible - j0 : 0; j < cols; ++j) row[j] = kNegInf;
   }
 }
 
-void attend(const Head& h, Scoring scoring, float alpha, const Additive& add, const Kernels& kn) {
+// Scores of queries i0… (rows) against every key into dst (row stride n_k), times a.
+void compute_scores(const Head& h, Scoring scoring, float a, const Additive& add, const Workspace& ws, size_t i0,
+                    size_t rows, float* dst, const Kernels& kn) {
   const size_t nq = h.n_q, nk = h.n_k;
-  compute_scores(h, scoring, alpha, add, kn);
-  if (h.causal || h.key_length < h.n_k || h.bool_mask || h.add_mask) apply_masks(h);
-  if (h.logits) std::memcpy(h.logits, h.weights, nq * nk * sizeof(float));
-  for (size_t i = 0; i < nq; ++i) kn.softmax_row(nk, h.weights + i * nk);
-  kn.gemm_nn(nq, h.value_dim, nk, h.weights, nk, h.v, h.ldv, nullptr, h.out, h.ldo);
+  if (scoring != Scoring::additive) {
+    kn.gemm_nt_packed(rows, nk, h.dim, a, h.q + i0 * h.ldq, h.ldq, ws.packed, dst, nk);
+    return;
+  }
+  // score_ij = v_a · tanh(q_i·W_q + k_j·W_k); tanh has no vector kernel: additive scoring is for
+  // teaching sizes.
+  const size_t da = add.dim;
+  const float* pq = ws.proj;
+  const float* pk = ws.proj + nq * da;
+  for (size_t i = i0; i < i0 + rows; ++i)
+    for (size_t j = 0; j < nk; ++j) {
+      float s = 0.0f;
+      for (size_t t = 0; t < da; ++t) s += add.v_a[t] * std::tanh(pq[i * da + t] + pk[j * da + t]);
+      dst[(i - i0) * nk + j] = a * s;
+    }
+}
+
+// Weights materialised strip by strip: scores, masks, softmax and weights·V of kRowBlock queries
+// while their strip is in cache.
+void attend_materialised(const Head& h, Scoring scoring, float alpha, const Additive& add, const Workspace& ws,
+                         const Kernels& kn) {
+  const size_t nq = h.n_q, nk = h.n_k;
+  if (scoring != Scoring::additive) {
+    pack_panels(nk, h.dim, h.k, h.ldk, ws.packed);
+  } else {
+    const size_t da = add.dim;
+    kn.gemm_nn(nq, da, h.dim, h.q, h.ldq, add.w_q, da, nullptr, ws.proj, da);
+    kn.gemm_nn(nk, da, h.dim, h.k, h.ldk, add.w_k, da, nullptr, ws.proj + nq * da, da);
+  }
+  const bool masked = h.causal || h.key_length < h.n_k || h.bool_mask || h.add_mask;
+  for (size_t i0 = 0; i0 < nq; i0 += kRowBlock) {
+    const size_t rows = nq - i0 < kRowBlock ? nq - i0 : kRowBlock;
+    float* w = h.weights ? h.weights + i0 * nk : ws.block;
+    if (h.scores) {
+      float* s = h.scores + i0 * nk;
+      compute_scores(h, scoring, 1.0f, add, ws, i0, rows, s, kn);
+      for (size_t i = 0; i < rows * nk; ++i) w[i] = alpha * s[i];
+    } else {
+      compute_scores(h, scoring, alpha, add, ws, i0, rows, w, kn);
+    }
+    if (masked) apply_masks(h, i0, rows, 0, nk, w, nk);
+    if (h.logits) std::memcpy(h.logits + i0 * nk, w, rows * nk * sizeof(float));
+    for (size_t r = 0; r < rows; ++r) kn.softmax_row(nk, w + r * nk);
+    kn.gemm_nn(rows, h.value_dim, nk, w, nk, h.v, h.ldv, nullptr, h.out + i0 * h.ldo, h.ldo);
+  }
+}
+
+// Output only (flash-attention recurrence): for each block of queries, key tiles of logits update a
+// running max m, sum l and output O; no n_q × n_k matrix exists. Masked keys past keyLengths and,
+// with causal, key tiles after the block's last query are skipped.
+void attend_online(const Head& h, float alpha, const Workspace& ws, const Kernels& kn) {
+  const size_t nq = h.n_q, dv = h.value_dim, visible = h.key_length;
+  float* tile = ws.block;
+  float* m = tile + kRowBlock * kKeyBlock;
+  float* l = m + kRowBlock;
+  float* scale = l + kRowBlock;
+  pack_panels(visible, h.dim, h.k, h.ldk, ws.packed);
+  for (size_t i0 = 0; i0 < nq; i0 += kRowBlock) {
+    const size_t rows = nq - i0 < kRowBlock ? nq - i0 : kRowBlock;
+    float* out = h.out + i0 * h.ldo;
+    for (size_t r = 0; r < rows; ++r) {
+      m[r] = kNegInf, l[r] = 0.0f;
+      std::memset(out + r * h.ldo, 0, dv * sizeof(float));
+    }
+    const size_t end = h.causal && i0 + rows < visible ? i0 + rows : visible;
+    for (size_t j0 = 0; j0 < end; j0 += kKeyBlock) {
+      const size_t cols = end - j0 < kKeyBlock ? end - j0 : kKeyBlock;
+      kn.gemm_nt_packed(rows, cols, h.dim, alpha, h.q + i0 * h.ldq, h.ldq, ws.packed + j0 * h.dim, tile, kKeyBlock);
+      if (h.bool_mask || h.add_mask || (h.causal && j0 + cols > i0 + 1)) apply_masks(h, i0, rows, j0, cols, tile, kKeyBlock);
+      kn.softmax_online(rows, cols, tile, kKeyBlock, m, l, scale);
+      kn.gemm_nn_acc(rows, dv, cols, tile, kKeyBlock, h.v + j0 * h.ldv, h.ldv, scale, out, h.ldo);
+    }
+    for (size_t r = 0; r < rows; ++r) {
+      const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;  // l = 0: every key masked, the output stays 0
+      for (size_t c = 0; c < dv; ++c) out[r * h.ldo + c] *= inv;
+    }
+  }
+}
+
+void attend(const Head& h, Scoring scoring, float alpha, const Additive& add, const Workspace& ws, const Kernels& kn) {
+  if (h.online() && scoring != Scoring::additive) attend_online(h, alpha, ws, kn);
+  else attend_materialised(h, scoring, alpha, add, ws, kn);
 }
 
 std::string str(long long v) { return std::to_string(v); }
@@ -98,8 +183,8 @@ Status check_positive(const char* name, long long v) {
   return Status::Ok();
 }
 
-Status check_finite(const char* name, const float* x, uint64_t n) {
-  const size_t i = first_non_finite(x, static_cast<size_t>(n));
+Status check_finite(const char* name, const float* x, uint64_t n, const Kernels& kn) {
+  const size_t i = kn.first_non_finite(static_cast<size_t>(n), x);
   if (i < n) {
     return Status::Error(Code::non_finite, std::string(name) + " must hold finite numbers, received " +
                                                (std::isnan(x[i]) ? "NaN" : "an infinity") + " at index " +
@@ -177,19 +262,18 @@ Status attention(const AttentionArgs& a, const Kernels& kn, Scratch& scratch) {
   const float scale = a.scale == 0.0f ? default_scale(a.scoring, a.dim) : a.scale;
   Status s = check_scale(scale, a.temperature);
   if (s.ok()) s = check_mask_options(a.mask, a.batch, a.heads, a.n_k);
-  if (s.ok()) s = check_finite("q", a.q, q_elems);
-  if (s.ok()) s = check_finite("k", a.k, k_elems);
-  if (s.ok()) s = check_finite("v", a.v, v_elems);
+  if (s.ok()) s = check_finite("q", a.q, q_elems, kn);
+  if (s.ok()) s = check_finite("k", a.k, k_elems, kn);
+  if (s.ok()) s = check_finite("v", a.v, v_elems, kn);
   if (!s.ok()) return s;
 
-  const uint64_t add_elems = a.scoring == Scoring::additive ? uint64_t(a.n_q + a.n_k) * a.additive_dim : 0;
-  const uint64_t need = (a.weights ? 0 : plane) + add_elems;
-  float* buf = nullptr;
-  if (need) {
-    buf = fits(need) ? scratch.get(static_cast<size_t>(need)) : nullptr;
-    if (!buf) return Status::Error(Code::out_of_memory, "out of memory for a " + str(a.n_q) + "×" + str(a.n_k) + " score matrix");
-  }
-  const Additive add{a.w_q, a.w_k, a.v_a, a.additive_dim, buf ? buf + (a.weights ? 0 : plane) : nullptr};
+  const uint64_t additive_dim = a.scoring == Scoring::additive ? a.additive_dim : 0;
+  const bool online = !a.weights && !a.scores && !a.logits && !additive_dim;
+  const uint64_t need = workspace_floats(a.n_q, a.n_k, a.dim, online, !a.weights, additive_dim);
+  float* buf = fits(need) ? scratch.get(static_cast<size_t>(need)) : nullptr;
+  if (!buf) return Status::Error(Code::out_of_memory, "out of memory for attention scratch (" + str(a.n_q) + "×" + str(a.n_k) + " scores)");
+  const Workspace ws = split_workspace(buf, a.n_q, a.n_k, a.dim, online, !a.weights, additive_dim);
+  const Additive add{a.w_q, a.w_k, a.v_a, a.additive_dim};
   const float alpha = scale / a.temperature;
 
   for (int b = 0; b < a.batch; ++b) {
@@ -200,14 +284,14 @@ Status attention(const AttentionArgs& a, const Kernels& kn, Scratch& scratch) {
                 a.k + bhi * a.n_k * a.dim, size_t(a.dim),
                 a.v + bhi * a.n_k * a.value_dim, size_t(a.value_dim),
                 a.output + bhi * a.n_q * a.value_dim, size_t(a.value_dim),
-                a.weights ? a.weights + bhi * plane : buf,
+                a.weights ? a.weights + bhi * plane : nullptr,
                 a.scores ? a.scores + bhi * plane : nullptr,
                 a.logits ? a.logits + bhi * plane : nullptr,
                 mask_slice(a.mask.bool_mask, b, h, plane),
                 mask_slice(a.mask.add_mask, b, h, plane),
                 a.mask.key_lengths ? a.mask.key_lengths[b] : a.n_k,
                 a.mask.causal};
-      attend(head, a.scoring, alpha, add, kn);
+      attend(head, a.scoring, alpha, add, ws, kn);
     }
   }
   return Status::Ok();
@@ -235,27 +319,28 @@ Status multi_head_attention(const MhaArgs& a, const Kernels& kn, Scratch& scratc
   const float scale = a.scale == 0.0f ? default_scale(a.scoring, dh) : a.scale;
   Status s = check_scale(scale, a.temperature);
   if (s.ok()) s = check_mask_options(a.mask, a.batch, a.heads, m);
-  if (s.ok()) s = check_finite("x", a.x, uint64_t(a.batch) * a.n * D);
-  if (s.ok() && cross) s = check_finite("context", a.context, uint64_t(a.batch) * m * dc);
-  if (s.ok()) s = check_finite("wq", a.w_q, D * D);
-  if (s.ok()) s = check_finite("wk", a.w_k, uint64_t(dc) * D);
-  if (s.ok()) s = check_finite("wv", a.w_v, uint64_t(dc) * D);
-  if (s.ok()) s = check_finite("wo", a.w_o, D * D);
+  if (s.ok()) s = check_finite("x", a.x, uint64_t(a.batch) * a.n * D, kn);
+  if (s.ok() && cross) s = check_finite("context", a.context, uint64_t(a.batch) * m * dc, kn);
+  if (s.ok()) s = check_finite("wq", a.w_q, D * D, kn);
+  if (s.ok()) s = check_finite("wk", a.w_k, uint64_t(dc) * D, kn);
+  if (s.ok()) s = check_finite("wv", a.w_v, uint64_t(dc) * D, kn);
+  if (s.ok()) s = check_finite("wo", a.w_o, D * D, kn);
   for (auto [name, bias] : {std::pair<const char*, const float*>{"bq", a.b_q}, {"bk", a.b_k}, {"bv", a.b_v}, {"bo", a.b_o}})
-    if (s.ok() && bias) s = check_finite(name, bias, D);
+    if (s.ok() && bias) s = check_finite(name, bias, D, kn);
   if (!s.ok()) return s;
 
-  // Per batch item: projected Q [n][D], K and V [m][D], the concatenated heads [n][D], a score plane.
-  const uint64_t need = uint64_t(a.n) * D * 2 + uint64_t(m) * D * 2 + (a.weights ? 0 : plane);
+  // Per batch item: projected Q [n][D], K and V [m][D], the concatenated heads [n][D], a head's workspace.
+  const bool online = !a.weights && !a.scores && !a.logits;
+  const uint64_t need = uint64_t(a.n) * D * 2 + uint64_t(m) * D * 2 + workspace_floats(a.n, m, dh, online, !a.weights, 0);
   float* buf = fits(need) ? scratch.get(static_cast<size_t>(need)) : nullptr;
   if (!buf) return Status::Error(Code::out_of_memory, "out of memory for multi-head attention scratch");
   float* qp = buf;
   float* kp = qp + size_t(a.n) * D;
   float* vp = kp + size_t(m) * D;
   float* cat = vp + size_t(m) * D;
-  float* wbuf = cat + size_t(a.n) * D;
+  const Workspace ws = split_workspace(cat + size_t(a.n) * D, a.n, m, dh, online, !a.weights, 0);
   const float alpha = scale / a.temperature;
-  const Additive none{nullptr, nullptr, nullptr, 0, nullptr};
+  const Additive none{nullptr, nullptr, nullptr, 0};
 
   for (int b = 0; b < a.batch; ++b) {
     const float* xb = a.x + size_t(b) * a.n * D;
@@ -266,14 +351,14 @@ Status multi_head_attention(const MhaArgs& a, const Kernels& kn, Scratch& scratc
     for (int h = 0; h < a.heads; ++h) {
       const size_t bhi = size_t(b) * a.heads + h, off = size_t(h) * dh;
       Head head{a.n, m, dh, dh, qp + off, size_t(D), kp + off, size_t(D), vp + off, size_t(D), cat + off, size_t(D),
-                a.weights ? a.weights + bhi * plane : wbuf,
+                a.weights ? a.weights + bhi * plane : nullptr,
                 a.scores ? a.scores + bhi * plane : nullptr,
                 a.logits ? a.logits + bhi * plane : nullptr,
                 mask_slice(a.mask.bool_mask, b, h, plane),
                 mask_slice(a.mask.add_mask, b, h, plane),
                 a.mask.key_lengths ? a.mask.key_lengths[b] : m,
                 a.mask.causal};
-      attend(head, a.scoring, alpha, none, kn);
+      attend(head, a.scoring, alpha, none, ws, kn);
       // Per-head copies of what the learner may want to see.
       auto copy_head = [&](float* dst, const float* src, int rows) {
         if (!dst) return;

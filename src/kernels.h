@@ -21,12 +21,39 @@ using SoftmaxRowFn = void (*)(size_t n, float* x);
 // y[i] = exp(x[i]) for x[i] <= 0 (softmax's range); x[i] below about -87.3 gives 0.
 using ExpFn = void (*)(size_t n, const float* x, float* y);
 
+// Keys per packed panel. pack_panels lays rows of B (n×k) out as panels of kPanel rows, transposed:
+// panel t holds B[t·kPanel + c][p] at packed[(t·k + p)·kPanel + c], and the last panel's missing rows
+// are zeros. Q·Kᵀ over the panels is then a broadcast of one query element times kPanel keys.
+constexpr size_t kPanel = 8;
+inline size_t packed_panels_size(size_t n, size_t k) { return (n + kPanel - 1) / kPanel * kPanel * k; }
+void pack_panels(size_t n, size_t k, const float* b, size_t ldb, float* packed);
+
+// C[i][j] = alpha * sum_p A[i][p] * B[j][p] with B packed by pack_panels; packed_b starts at a panel.
+using GemmNtPackedFn = void (*)(size_t m, size_t n, size_t k, float alpha, const float* a, size_t lda,
+                                const float* packed_b, float* c, size_t ldc);
+// C[i][j] = row_scale[i] * C[i][j] + sum_p A[i][p] * B[p][j]: the output update of online softmax.
+using GemmNnAccFn = void (*)(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* b,
+                             size_t ldb, const float* row_scale, float* c, size_t ldc);
+// One step of online softmax (the flash-attention recurrence) over a rows×cols tile of logits x, for
+// each row r with running max m[r] and running sum l[r] (start: -inf and 0):
+//   m' = max(m[r], max_j x[r][j]);  x[r][j] = exp(x[r][j] - m');  scale[r] = exp(m[r] - m');
+//   l[r] = l[r] * scale[r] + sum_j x[r][j];  m[r] = m'.
+// While a row has seen only -inf (every key masked so far) its x become 0 and its scale 1.
+using SoftmaxOnlineFn = void (*)(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l,
+                                 float* scale);
+// The first index i where x[i] is NaN or ±inf, or n when all are finite.
+using FirstNonFiniteFn = size_t (*)(size_t n, const float* x);
+
 struct Kernels {
   const char* name;
   GemmNtFn gemm_nt;
   GemmNnFn gemm_nn;
   SoftmaxRowFn softmax_row;
   ExpFn exp_nonpositive;
+  GemmNtPackedFn gemm_nt_packed;
+  GemmNnAccFn gemm_nn_acc;
+  SoftmaxOnlineFn softmax_online;
+  FirstNonFiniteFn first_non_finite;
 };
 
 const Kernels& scalar_kernels();
@@ -45,5 +72,12 @@ void qkv_f32_gemm_nn__scalar(size_t m, size_t n, size_t k, const float* a, size_
                              size_t ldb, const float* bias, float* c, size_t ldc);
 void qkv_f32_softmax_row__scalar(size_t n, float* x);
 void qkv_f32_exp_nonpositive__scalar(size_t n, const float* x, float* y);
+void qkv_f32_gemm_nt_packed__scalar(size_t m, size_t n, size_t k, float alpha, const float* a, size_t lda,
+                                    const float* packed_b, float* c, size_t ldc);
+void qkv_f32_gemm_nn_acc__scalar(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* b,
+                                 size_t ldb, const float* row_scale, float* c, size_t ldc);
+void qkv_f32_softmax_online__scalar(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l,
+                                    float* scale);
+size_t qkv_f32_first_non_finite__scalar(size_t n, const float* x);
 
 }  // namespace qkv

@@ -50,9 +50,73 @@ void qkv_f32_exp_nonpositive__scalar(size_t n, const float* x, float* y) {
   for (size_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
 }
 
+void pack_panels(size_t n, size_t k, const float* b, size_t ldb, float* packed) {
+  for (size_t j0 = 0; j0 < n; j0 += kPanel) {
+    float* panel = packed + j0 * k;
+    for (size_t p = 0; p < k; ++p)
+      for (size_t c = 0; c < kPanel; ++c) panel[p * kPanel + c] = j0 + c < n ? b[(j0 + c) * ldb + p] : 0.0f;
+  }
+}
+
+void qkv_f32_gemm_nt_packed__scalar(size_t m, size_t n, size_t k, float alpha, const float* a, size_t lda,
+                                    const float* packed_b, float* c, size_t ldc) {
+  for (size_t i = 0; i < m; ++i)
+    for (size_t j = 0; j < n; ++j) {
+      const float* panel = packed_b + (j / kPanel) * kPanel * k;
+      float acc = 0.0f;
+      for (size_t p = 0; p < k; ++p) acc += a[i * lda + p] * panel[p * kPanel + j % kPanel];
+      c[i * ldc + j] = alpha * acc;
+    }
+}
+
+void qkv_f32_gemm_nn_acc__scalar(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* b,
+                                 size_t ldb, const float* row_scale, float* c, size_t ldc) {
+  for (size_t i = 0; i < m; ++i) {
+    float* crow = c + i * ldc;
+    for (size_t j = 0; j < n; ++j) crow[j] *= row_scale[i];
+    for (size_t p = 0; p < k; ++p) {
+      const float aip = a[i * lda + p];
+      const float* brow = b + p * ldb;
+      for (size_t j = 0; j < n; ++j) crow[j] += aip * brow[j];
+    }
+  }
+}
+
+void qkv_f32_softmax_online__scalar(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l,
+                                    float* scale) {
+  for (size_t r = 0; r < rows; ++r) {
+    float* row = x + r * ldx;
+    float mx = m[r];
+    for (size_t j = 0; j < cols; ++j) mx = row[j] > mx ? row[j] : mx;
+    if (mx == -std::numeric_limits<float>::infinity()) {  // nothing visible yet
+      for (size_t j = 0; j < cols; ++j) row[j] = 0.0f;
+      scale[r] = 1.0f;
+      continue;
+    }
+    float sum = 0.0f;
+    for (size_t j = 0; j < cols; ++j) sum += (row[j] = std::exp(row[j] - mx));
+    scale[r] = std::exp(m[r] - mx);
+    l[r] = l[r] * scale[r] + sum;
+    m[r] = mx;
+  }
+}
+
+size_t qkv_f32_first_non_finite__scalar(size_t n, const float* x) {
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return i;
+  return n;
+}
+
 const Kernels& scalar_kernels() {
-  static const Kernels k{"scalar", qkv_f32_gemm_nt__scalar, qkv_f32_gemm_nn__scalar,
-                         qkv_f32_softmax_row__scalar, qkv_f32_exp_nonpositive__scalar};
+  static const Kernels k{"scalar",
+                         qkv_f32_gemm_nt__scalar,
+                         qkv_f32_gemm_nn__scalar,
+                         qkv_f32_softmax_row__scalar,
+                         qkv_f32_exp_nonpositive__scalar,
+                         qkv_f32_gemm_nt_packed__scalar,
+                         qkv_f32_gemm_nn_acc__scalar,
+                         qkv_f32_softmax_online__scalar,
+                         qkv_f32_first_non_finite__scalar};
   return k;
 }
 

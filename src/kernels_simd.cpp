@@ -1,6 +1,7 @@
 // Vector kernels written once against simd.h: wasm SIMD128 in the browser, SSE2 natively.
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "kernels.h"
 #include "simd.h"
@@ -50,15 +51,19 @@ inline void gemm_nt_rows(size_t n, size_t k, float alpha, const float* a, size_t
   for (; j < n; ++j) gemm_nt_tile<R, 1>(k, alpha, a, lda, b + j * ldb, ldb, c + j, ldc);
 }
 
-// R rows of C, 8 columns at a time: broadcast A[r][p], multiply a row of B.
+// R rows of C, 8 columns at a time: broadcast A[r][p], multiply a row of B. Each accumulator starts
+// from the bias (C = A·B + bias), or with row_scale from C itself (C = row_scale·C + A·B).
 template <int R>
 inline void gemm_nn_rows(size_t n, size_t k, const float* a, size_t lda, const float* b, size_t ldb,
-                         const float* bias, float* c, size_t ldc) {
+                         const float* bias, const float* row_scale, float* c, size_t ldc) {
+  auto init = [&](int r, size_t j) {
+    if (row_scale) return mul(load(c + r * ldc + j), splat(row_scale[r]));
+    return bias ? load(bias + j) : zero();
+  };
   size_t j = 0;
   for (; j + 8 <= n; j += 8) {
-    const vf4 init0 = bias ? load(bias + j) : zero(), init1 = bias ? load(bias + j + 4) : zero();
     vf4 acc0[R], acc1[R];
-    for (int r = 0; r < R; ++r) acc0[r] = init0, acc1[r] = init1;
+    for (int r = 0; r < R; ++r) acc0[r] = init(r, j), acc1[r] = init(r, j + 4);
     for (size_t p = 0; p < k; ++p) {
       const vf4 b0 = load(b + p * ldb + j), b1 = load(b + p * ldb + j + 4);
       for (int r = 0; r < R; ++r) {
@@ -71,7 +76,7 @@ inline void gemm_nn_rows(size_t n, size_t k, const float* a, size_t lda, const f
   }
   for (; j + 4 <= n; j += 4) {
     vf4 acc[R];
-    for (int r = 0; r < R; ++r) acc[r] = bias ? load(bias + j) : zero();
+    for (int r = 0; r < R; ++r) acc[r] = init(r, j);
     for (size_t p = 0; p < k; ++p) {
       const vf4 bp = load(b + p * ldb + j);
       for (int r = 0; r < R; ++r) acc[r] = madd(splat(a[r * lda + p]), bp, acc[r]);
@@ -80,9 +85,57 @@ inline void gemm_nn_rows(size_t n, size_t k, const float* a, size_t lda, const f
   }
   for (; j < n; ++j) {
     for (int r = 0; r < R; ++r) {
-      float acc = bias ? bias[j] : 0.0f;
+      float acc = row_scale ? row_scale[r] * c[r * ldc + j] : bias ? bias[j] : 0.0f;
       for (size_t p = 0; p < k; ++p) acc += a[r * lda + p] * b[p * ldb + j];
       c[r * ldc + j] = acc;
+    }
+  }
+}
+
+// Calls body(rows, i) for blocks of rows = 4 rows from row i, then once for the 1–3 rows left (no
+// padding rows are computed); rows is a std::integral_constant, so each block size is its own code.
+template <typename Body>
+inline void by_row_blocks(size_t m, Body body) {
+  size_t i = 0;
+  for (; i + 4 <= m; i += 4) body(std::integral_constant<int, 4>{}, i);
+  switch (m - i) {
+    case 3: body(std::integral_constant<int, 3>{}, i); break;
+    case 2: body(std::integral_constant<int, 2>{}, i); break;
+    case 1: body(std::integral_constant<int, 1>{}, i); break;
+    default: break;
+  }
+}
+
+// R query rows × panels of kPanel = 8 keys (Q·Kᵀ over packed K): per step, two panel vectors times a
+// broadcast query element into 2R accumulators. R = 4 keeps 8 accumulators + 2 panel vectors + a
+// broadcast + a product in registers: under the 15 xmm registers V8 allocates on x86 (no spills).
+template <int R>
+inline void gemm_nt_packed_rows(size_t n, size_t k, float alpha, const float* a, size_t lda, const float* packed,
+                                float* c, size_t ldc) {
+  const vf4 va = splat(alpha);
+  for (size_t j = 0; j < n; j += kPanel) {
+    const float* panel = packed + j * k;
+    vf4 acc0[R], acc1[R];
+    for (int r = 0; r < R; ++r) acc0[r] = zero(), acc1[r] = zero();
+    for (size_t p = 0; p < k; ++p) {
+      const vf4 b0 = load(panel + p * kPanel), b1 = load(panel + p * kPanel + 4);
+      for (int r = 0; r < R; ++r) {
+        const vf4 ar = splat(a[r * lda + p]);
+        acc0[r] = madd(ar, b0, acc0[r]);
+        acc1[r] = madd(ar, b1, acc1[r]);
+      }
+    }
+    const size_t cols = n - j;
+    for (int r = 0; r < R; ++r) {
+      float* cr = c + r * ldc + j;
+      const vf4 lo = mul(acc0[r], va), hi = mul(acc1[r], va);
+      if (cols >= 8) {
+        store(cr, lo), store(cr + 4, hi);
+      } else if (cols >= 4) {
+        store(cr, lo), store_first(cr + 4, hi, cols - 4);
+      } else {
+        store_first(cr, lo, cols);
+      }
     }
   }
 }
@@ -116,9 +169,23 @@ void qkv_f32_gemm_nt__simd_4x4(size_t m, size_t n, size_t k, float alpha, const 
 
 void qkv_f32_gemm_nn__simd_4x8(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* b,
                                size_t ldb, const float* bias, float* c, size_t ldc) {
-  size_t i = 0;
-  for (; i + 4 <= m; i += 4) gemm_nn_rows<4>(n, k, a + i * lda, lda, b, ldb, bias, c + i * ldc, ldc);
-  for (; i < m; ++i) gemm_nn_rows<1>(n, k, a + i * lda, lda, b, ldb, bias, c + i * ldc, ldc);
+  by_row_blocks(m, [&](auto rows, size_t i) {
+    gemm_nn_rows<rows()>(n, k, a + i * lda, lda, b, ldb, bias, nullptr, c + i * ldc, ldc);
+  });
+}
+
+void qkv_f32_gemm_nn_acc__simd_4x8(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* b,
+                                   size_t ldb, const float* row_scale, float* c, size_t ldc) {
+  by_row_blocks(m, [&](auto rows, size_t i) {
+    gemm_nn_rows<rows()>(n, k, a + i * lda, lda, b, ldb, nullptr, row_scale + i, c + i * ldc, ldc);
+  });
+}
+
+void qkv_f32_gemm_nt_packed__simd_4x8(size_t m, size_t n, size_t k, float alpha, const float* a, size_t lda,
+                                      const float* packed_b, float* c, size_t ldc) {
+  by_row_blocks(m, [&](auto rows, size_t i) {
+    gemm_nt_packed_rows<rows()>(n, k, alpha, a + i * lda, lda, packed_b, c + i * ldc, ldc);
+  });
 }
 
 void qkv_f32_exp_nonpositive__simd_p5(size_t n, const float* x, float* y) {
@@ -162,9 +229,74 @@ void qkv_f32_softmax_row__simd_p5(size_t n, float* x) {
   for (; j < n; ++j) x[j] *= lane0(inv);
 }
 
+void qkv_f32_softmax_online__simd_p5(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l,
+                                     float* scale) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  for (size_t r0 = 0; r0 < rows; r0 += 4) {
+    const size_t nr = rows - r0 < 4 ? rows - r0 : 4;
+    // New maxima of up to four rows, then their four rescale factors with one vector exp.
+    float mx[4] = {0, 0, 0, 0}, diff[4] = {0, 0, 0, 0};
+    for (size_t r = 0; r < nr; ++r) {
+      const float* row = x + (r0 + r) * ldx;
+      size_t j = 0;
+      vf4 vmax = splat(m[r0 + r]);
+      for (; j + 4 <= cols; j += 4) vmax = max(vmax, load(row + j));
+      float v = hmax(vmax);
+      for (; j < cols; ++j) v = row[j] > v ? row[j] : v;
+      mx[r] = v;
+      diff[r] = v == kNegInf ? 0.0f : m[r0 + r] - v;  // -inf - -inf would be NaN
+    }
+    float sc[4];
+    store(sc, exp_nonpositive(load(diff)));
+    for (size_t r = 0; r < nr; ++r) {
+      float* row = x + (r0 + r) * ldx;
+      if (mx[r] == kNegInf) {  // every key so far masked
+        for (size_t j = 0; j < cols; ++j) row[j] = 0.0f;
+        scale[r0 + r] = 1.0f;
+        continue;
+      }
+      const vf4 vmx = splat(mx[r]);
+      vf4 vsum = zero();
+      size_t j = 0;
+      for (; j + 4 <= cols; j += 4) {
+        const vf4 e = exp_nonpositive(sub(load(row + j), vmx));
+        store(row + j, e);
+        vsum = add(vsum, e);
+      }
+      if (j < cols) {
+        const vf4 e = exp_nonpositive(sub(load_first(row + j, cols - j, kNegInf), vmx));
+        store_first(row + j, e, cols - j);
+        vsum = add(vsum, e);
+      }
+      scale[r0 + r] = sc[r];
+      l[r0 + r] = l[r0 + r] * sc[r] + hsum(vsum);
+      m[r0 + r] = mx[r];
+    }
+  }
+}
+
+size_t qkv_f32_first_non_finite__simd(size_t n, const float* x) {
+  // x - x is 0 for finite x and NaN for NaN and ±inf: sixteen floats per check.
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const vf4 a = load(x + i), b = load(x + i + 4), c = load(x + i + 8), d = load(x + i + 12);
+    if (any_nan(add(add(sub(a, a), sub(b, b)), add(sub(c, c), sub(d, d))))) break;
+  }
+  for (; i < n; ++i)
+    if (!std::isfinite(x[i])) return i;
+  return n;
+}
+
 const Kernels* simd_kernels() {
-  static const Kernels k{QKV_SIMD_NAME, qkv_f32_gemm_nt__simd_4x4, qkv_f32_gemm_nn__simd_4x8,
-                         qkv_f32_softmax_row__simd_p5, qkv_f32_exp_nonpositive__simd_p5};
+  static const Kernels k{QKV_SIMD_NAME,
+                         qkv_f32_gemm_nt__simd_4x4,
+                         qkv_f32_gemm_nn__simd_4x8,
+                         qkv_f32_softmax_row__simd_p5,
+                         qkv_f32_exp_nonpositive__simd_p5,
+                         qkv_f32_gemm_nt_packed__simd_4x8,
+                         qkv_f32_gemm_nn_acc__simd_4x8,
+                         qkv_f32_softmax_online__simd_p5,
+                         qkv_f32_first_non_finite__simd};
   return &k;
 }
 

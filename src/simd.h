@@ -6,6 +6,7 @@
 // that the SIMD-structured kernels can also be read and tested on any compiler.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -56,6 +57,8 @@ inline float hmax(vf4 v) {
 // Lanes where a >= b keep v, the others become +0.
 inline vf4 keep_if_ge(vf4 v, vf4 a, vf4 b) { return wasm_v128_and(v, wasm_f32x4_ge(a, b)); }
 inline vf4 round_nearest(vf4 v) { return wasm_f32x4_nearest(v); }
+// True when any lane is NaN (x - x is NaN for NaN and for ±inf, so callers pass x - x to find both).
+inline bool any_nan(vf4 v) { return wasm_v128_any_true(wasm_f32x4_ne(v, v)); }
 // 2^n for whole-valued n in [-126, 127], by building the exponent bits.
 inline vf4 exp2_int(vf4 n) {
   return wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
@@ -88,6 +91,7 @@ inline float hmax(vf4 v) {
 }
 inline vf4 keep_if_ge(vf4 v, vf4 a, vf4 b) { return _mm_and_ps(v, _mm_cmpge_ps(a, b)); }
 inline vf4 round_nearest(vf4 v) { return _mm_cvtepi32_ps(_mm_cvtps_epi32(v)); }
+inline bool any_nan(vf4 v) { return _mm_movemask_ps(_mm_cmpunord_ps(v, v)) != 0; }
 inline vf4 exp2_int(vf4 n) {
   return _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(_mm_cvttps_epi32(n), _mm_set1_epi32(127)), 23));
 }
@@ -107,6 +111,7 @@ inline vf4 madd(vf4 a, vf4 b, vf4 c) { QKV_LANEWISE(a.v[i] * b.v[i] + c.v[i]); }
 inline vf4 max(vf4 a, vf4 b) { QKV_LANEWISE(a.v[i] > b.v[i] ? a.v[i] : b.v[i]); }
 inline vf4 keep_if_ge(vf4 v, vf4 a, vf4 b) { QKV_LANEWISE(a.v[i] >= b.v[i] ? v.v[i] : 0.0f); }
 inline vf4 round_nearest(vf4 v) { QKV_LANEWISE(__builtin_nearbyintf(v.v[i])); }
+inline bool any_nan(vf4 v) { return v.v[0] != v.v[0] || v.v[1] != v.v[1] || v.v[2] != v.v[2] || v.v[3] != v.v[3]; }
 inline vf4 exp2_int(vf4 n) {
   vf4 r;
   for (int i = 0; i < 4; ++i) {
@@ -128,5 +133,18 @@ inline float hmax(vf4 v) {
 }
 
 #endif
+
+// The first `count` (< 4) lanes of v to p, for row tails: nothing past p[count - 1] is written.
+inline void store_first(float* p, vf4 v, size_t count) {
+  float lanes[4];
+  store(lanes, v);
+  for (size_t i = 0; i < count; ++i) p[i] = lanes[i];
+}
+// The first `count` (< 4) floats of p, the other lanes `fill`: nothing past p[count - 1] is read.
+inline vf4 load_first(const float* p, size_t count, float fill) {
+  float lanes[4] = {fill, fill, fill, fill};
+  for (size_t i = 0; i < count; ++i) lanes[i] = p[i];
+  return load(lanes);
+}
 
 }  // namespace qkv::simd

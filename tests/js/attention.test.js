@@ -166,7 +166,8 @@ for (const backend of BACKENDS) {
     const big = qkv.tensor(8 * 2 ** 20); // 32 MiB: grows memory and detaches old views
     assert.deepEqual(out.toFloat32Array(), copied.output, 'tensor contents survive growth (views are re-taken)');
     qkv.attention({ q: tq, k: tk, v: tv, dim, out: { output: out } });
-    assert.deepEqual(out.toFloat32Array(), copied.output);
+    // Without weights the output comes from the online-softmax path: the same to float32 rounding.
+    assert.ok(maxAbsDiff(out.toFloat32Array(), copied.output) < 1e-6);
     for (const t of [tq, tk, tv, out, w, big]) t.free();
     assert.throws(() => qkv.attention({ q: tq, k, v, dim }), { name: 'TypeError', message: /q: this Tensor was freed/ });
   });
