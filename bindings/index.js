@@ -120,9 +120,9 @@ export class Tensor {
     this.length = length;
   }
   /** @internal */
-  static ptrOf(tensor, owner, name) {
-    if (tensor.#owner !== owner) throw new TypeError(`${name}: this Tensor belongs to another loaded module`);
-    if (!tensor.#ptr) throw new TypeError(`${name}: this Tensor was freed`);
+  static ptrOf(tensor, owner, fn, name) {
+    if (tensor.#owner !== owner) throw new TypeError(`${fn}: ${name}: this Tensor belongs to another loaded module`);
+    if (!tensor.#ptr) throw new TypeError(`${fn}: ${name}: this Tensor was freed`);
     return tensor.#ptr;
   }
   /** A Float32Array view of the tensor's memory. Take a new one after any call that may grow memory. */
@@ -132,7 +132,7 @@ export class Tensor {
   }
   /** Copies `data` (length ≤ this.length) into the tensor, from `offset`. */
   set(data, offset = 0) {
-    this.array.set(toFloat32('Tensor.set: data', data), offset);
+    this.array.set(toFloat32('Tensor.set', 'data', data), offset);
     return this;
   }
   /** A copy of the contents as a new Float32Array. */
@@ -149,17 +149,17 @@ export class Tensor {
   }
 }
 
-function toFloat32(name, value) {
+function toFloat32(fn, name, value) {
   if (value instanceof Float32Array) return value;
   if (Array.isArray(value) || value instanceof Float64Array) {
     for (let i = 0; i < value.length; ++i) {
       if (typeof value[i] !== 'number') {
-        throw new TypeError(`${name}[${i}] must be a number, received ${describe(value[i])}`);
+        throw new TypeError(`${fn}: ${name}[${i}] must be a number, received ${describe(value[i])}`);
       }
     }
     return Float32Array.from(value);
   }
-  throw new TypeError(`${name} must be a Float32Array, a Float64Array, an array of numbers or a Tensor, received ${describe(value)}`);
+  throw new TypeError(`${fn}: ${name} must be a Float32Array, a Float64Array, an array of numbers or a Tensor, received ${describe(value)}`);
 }
 
 const isInt = (v) => typeof v === 'number' && Number.isInteger(v);
@@ -193,26 +193,44 @@ function lengthOf(fn, name, value) {
   throw new TypeError(`${fn}: ${name} must be a Float32Array, a Float64Array, an array of numbers or a Tensor, received ${describe(value)}`);
 }
 
-// `dims` names the dimensions, e.g. [['batch', 2], ['heads', 1], ['queries', 3], ['dim', 4]].
-function expectLength(fn, name, value, dims) {
+// The error for a tensor whose length is not the product of `dims`, e.g.
+// [['batch', 2], ['heads', 1], ['queries', 3], ['dim', 4]]. Callers compare lengths first and build
+// the dimension list only on this error path, so that a correct call allocates nothing for checks.
+function lengthError(fn, name, value, dims) {
   const expected = dims.reduce((p, [, n]) => p * n, 1);
-  const got = lengthOf(fn, name, value);
-  if (got !== expected) {
-    throw new RangeError(`${fn}: ${name} must hold ${dims.map(([d]) => d).join('×')} = ` +
-      `${dims.map(([, n]) => n).join('×')} = ${expected} numbers, received ${got}`);
-  }
+  return new RangeError(`${fn}: ${name} must hold ${dims.map(([d]) => d).join('×')} = ` +
+    `${dims.map(([, n]) => n).join('×')} = ${expected} numbers, received ${lengthOf(fn, name, value)}`);
+}
+
+function expectLength(fn, name, value, dims) {
+  if (lengthOf(fn, name, value) !== dims.reduce((p, [, n]) => p * n, 1)) throw lengthError(fn, name, value, dims);
 }
 
 // Infers a dimension that was not given from a tensor's length; throws when it does not divide.
-function inferDim(fn, dimName, given, tensorName, tensor, otherDims) {
+// `otherNames` ('batch×heads×dim') name the factors of `other`, the product of the other dimensions.
+function inferDim(fn, dimName, given, tensorName, tensor, otherNames, other) {
   if (given !== undefined) return given;
   const len = lengthOf(fn, tensorName, tensor);
-  const other = otherDims.reduce((p, [, n]) => p * n, 1);
   if (len === 0 || len % other !== 0) {
     throw new RangeError(`${fn}: cannot infer ${dimName}: ${tensorName} has ${len} numbers, which is not a positive ` +
-      `multiple of ${otherDims.map(([d]) => d).join('×')} = ${other}; pass ${dimName} explicitly`);
+      `multiple of ${otherNames} = ${other}; pass ${dimName} explicitly`);
   }
   return len / other;
+}
+
+const F32 = 0, U8 = 1, I32 = 2;
+
+// One input or output of a call, reused from call to call (no per-call objects for arguments).
+class Slot {
+  constructor() {
+    this.field = 0; // index in the call frame
+    this.name = '';
+    this.value = null; // input data, a Tensor, or the output's Tensor / Float32Array target (or null)
+    this.length = 0;
+    this.kind = F32;
+    this.output = false;
+    this.ptr = 0;
+  }
 }
 
 /** The loaded module: attention, multi-head attention and resident tensors. */
@@ -224,6 +242,10 @@ export class Attention {
   #mhaIndex;
   #staging = 0;
   #stagingBytes = 0;
+  #slots = [];
+  #used = 0;
+  #frame = 0;
+  #base = 0;
 
   /** @internal */
   constructor(module, backend) {
@@ -289,54 +311,6 @@ export class Attention {
     return ptr;
   }
 
-  // Places every input and output of a call: Tensors stay where they are, the rest share one grow-only
-  // staging block, so steady-state calls allocate nothing.
-  #place(fn, items) {
-    let bytes = 0;
-    for (const it of items) {
-      if (it.value instanceof Tensor) continue;
-      it.offset = bytes;
-      bytes += Math.ceil((it.length * (it.size ?? 4)) / 16) * 16;
-    }
-    if (bytes > this.#stagingBytes) {
-      if (this.#staging) this.#m._free(this.#staging);
-      this.#staging = 0;
-      this.#stagingBytes = 0;
-      this.#staging = this.#alloc(fn, bytes);
-      this.#stagingBytes = bytes;
-    }
-    const m = this.#m;
-    for (const it of items) {
-      if (it.value instanceof Tensor) {
-        it.ptr = Tensor.ptrOf(it.value, this, `${fn}: ${it.name}`);
-        continue;
-      }
-      it.ptr = this.#staging + it.offset;
-      if (!it.input) continue;
-      if (it.size === 1) m.HEAPU8.set(it.value, it.ptr);
-      else if (it.int) m.HEAP32.set(it.value, it.ptr >> 2);
-      else m.HEAPF32.set(it.value, it.ptr >> 2);
-    }
-  }
-
-  #check(fn, code) {
-    if (code === 0) return;
-    const message = `${fn}: ${this.#m.lastError()}`;
-    const err = STATUS[code] === 'invalid_argument' ? new TypeError(message) : new RangeError(message);
-    err.code = STATUS[code] ?? 'unknown';
-    throw err;
-  }
-
-  #readOut(item, target) {
-    if (item.value instanceof Tensor) return item.value;
-    const view = this.#m.HEAPF32.subarray(item.ptr >> 2, (item.ptr >> 2) + item.length);
-    if (target) {
-      target.set(view);
-      return target;
-    }
-    return view.slice();
-  }
-
   /**
    * Scaled dot-product attention (see index.d.ts for every option).
    * @returns {{output: Float32Array, weights?: Float32Array, scores?: Float32Array, logits?: Float32Array, shape: object}}
@@ -354,21 +328,23 @@ export class Attention {
     if (dim === undefined && queries === undefined) {
       throw new TypeError(`${fn}: pass dim (the query/key vector length) or queries (the number of query rows)`);
     }
-    dim = inferDim(fn, 'dim', dim, 'q', o.q, [['batch', batch], ['heads', heads], ['queries', queries ?? 1]]);
-    queries = inferDim(fn, 'queries', queries, 'q', o.q, [['batch', batch], ['heads', heads], ['dim', dim]]);
-    const keys = inferDim(fn, 'keys', positiveInt(fn, 'keys', o.keys), 'k', o.k, [['batch', batch], ['heads', heads], ['dim', dim]]);
-    const valueDim = inferDim(fn, 'valueDim', positiveInt(fn, 'valueDim', o.valueDim), 'v', o.v, [['batch', batch], ['heads', heads], ['keys', keys]]);
-    expectLength(fn, 'q', o.q, [['batch', batch], ['heads', heads], ['queries', queries], ['dim', dim]]);
-    expectLength(fn, 'k', o.k, [['batch', batch], ['heads', heads], ['keys', keys], ['dim', dim]]);
-    expectLength(fn, 'v', o.v, [['batch', batch], ['heads', heads], ['keys', keys], ['valueDim', valueDim]]);
+    const bh = batch * heads;
+    dim = inferDim(fn, 'dim', dim, 'q', o.q, 'batch×heads×queries', bh * (queries ?? 1));
+    queries = inferDim(fn, 'queries', queries, 'q', o.q, 'batch×heads×dim', bh * dim);
+    const keys = inferDim(fn, 'keys', positiveInt(fn, 'keys', o.keys), 'k', o.k, 'batch×heads×dim', bh * dim);
+    const valueDim = inferDim(fn, 'valueDim', positiveInt(fn, 'valueDim', o.valueDim), 'v', o.v, 'batch×heads×keys', bh * keys);
+    const qLength = bh * queries * dim, kLength = bh * keys * dim, vLength = bh * keys * valueDim;
+    if (lengthOf(fn, 'q', o.q) !== qLength) throw lengthError(fn, 'q', o.q, [['batch', batch], ['heads', heads], ['queries', queries], ['dim', dim]]);
+    if (lengthOf(fn, 'k', o.k) !== kLength) throw lengthError(fn, 'k', o.k, [['batch', batch], ['heads', heads], ['keys', keys], ['dim', dim]]);
+    if (lengthOf(fn, 'v', o.v) !== vLength) throw lengthError(fn, 'v', o.v, [['batch', batch], ['heads', heads], ['keys', keys], ['valueDim', valueDim]]);
     const shape = { batch, heads, queries, keys, dim, valueDim };
 
-    const items = [
-      { name: 'q', value: o.q, length: queries * dim * batch * heads },
-      { name: 'k', value: o.k, length: keys * dim * batch * heads },
-      { name: 'v', value: o.v, length: keys * valueDim * batch * heads },
-    ];
-    const common = this.#commonOptions(fn, o, shape, items);
+    const F = this.#attnIndex;
+    this.#begin(this.#attnFrame);
+    this.#input(F.q, 'q', o.q, qLength, F32);
+    this.#input(F.k, 'k', o.k, kLength, F32);
+    this.#input(F.v, 'v', o.v, vLength, F32);
+    this.#commonOptions(fn, o, F, batch, heads, queries, keys);
     let additiveDim = 0;
     if (scoring === 'additive') {
       const a = o.additive;
@@ -377,23 +353,21 @@ export class Attention {
       if (additiveDim < 1) throw new RangeError(`${fn}: additive.va must hold at least one number, received 0`);
       expectLength(fn, 'additive.wq', a.wq, [['dim', dim], ['additiveDim', additiveDim]]);
       expectLength(fn, 'additive.wk', a.wk, [['dim', dim], ['additiveDim', additiveDim]]);
-      items.push({ name: 'additive.wq', value: a.wq, length: dim * additiveDim },
-        { name: 'additive.wk', value: a.wk, length: dim * additiveDim },
-        { name: 'additive.va', value: a.va, length: additiveDim });
+      this.#input(F.wq, 'additive.wq', a.wq, dim * additiveDim, F32);
+      this.#input(F.wk, 'additive.wk', a.wk, dim * additiveDim, F32);
+      this.#input(F.va, 'additive.va', a.va, additiveDim, F32);
     }
-    const outs = this.#outputs(fn, o, items, {
-      output: batch * heads * queries * valueDim,
-      weights: o.returnWeights ? batch * heads * queries * keys : 0,
-      scores: o.returnScores ? batch * heads * queries * keys : 0,
-      logits: o.returnLogits ? batch * heads * queries * keys : 0,
-    });
-    return this.#invoke(fn, o, items, shape, this.#attnFrame, this.#attnIndex, this.#m.runAttention, (F, put, putF, ptr) => {
-      put(F.batch, batch); put(F.heads, heads); put(F.queries, queries); put(F.keys, keys); put(F.dim, dim); put(F.valueDim, valueDim);
-      put(F.scoring, SCORING[scoring]);
-      put(F.wq, ptr('additive.wq')); put(F.wk, ptr('additive.wk')); put(F.va, ptr('additive.va')); put(F.additiveDim, additiveDim);
-      for (const name of ['q', 'k', 'v', 'output', 'weights', 'scores', 'logits']) put(F[name], ptr(name));
-      this.#writeCommon(F, put, putF, common, ptr);
-    });
+    this.#checkOut(fn, o.out);
+    const plane = bh * queries * keys;
+    this.#output(fn, o.out, F.output, 'output', bh * queries * valueDim);
+    if (o.returnWeights) this.#output(fn, o.out, F.weights, 'weights', plane);
+    if (o.returnScores) this.#output(fn, o.out, F.scores, 'scores', plane);
+    if (o.returnLogits) this.#output(fn, o.out, F.logits, 'logits', plane);
+    const i32 = this.#m.HEAP32, base = this.#base;
+    i32[base + F.batch] = batch; i32[base + F.heads] = heads; i32[base + F.queries] = queries; i32[base + F.keys] = keys;
+    i32[base + F.dim] = dim; i32[base + F.valueDim] = valueDim; i32[base + F.scoring] = SCORING[scoring];
+    i32[base + F.additiveDim] = additiveDim;
+    return this.#run(fn, this.#m._qkv_run_attention(this.#place(fn)), shape);
   }
 
   /**
@@ -416,104 +390,177 @@ export class Attention {
       if (dModel < 1 || dModel * dModel !== len) throw new RangeError(`${fn}: params.wq must be dModel×dModel; its length ${len} is not a square`);
     }
     if (dModel % heads !== 0) throw new RangeError(`${fn}: heads must divide dModel: dModel ${dModel} is not a multiple of heads ${heads}`);
-    const n = inferDim(fn, 'the sequence length', positiveInt(fn, 'length', o.length), 'x', o.x, [['batch', batch], ['dModel', dModel]]);
+    const n = inferDim(fn, 'the sequence length', positiveInt(fn, 'length', o.length), 'x', o.x, 'batch×dModel', batch * dModel);
     const cross = o.context !== undefined && o.context !== null;
-    const dContext = cross ? inferDim(fn, 'dContext', positiveInt(fn, 'dContext', o.dContext), 'params.wk', p.wk, [['dModel', dModel]]) : dModel;
-    const m = cross ? inferDim(fn, 'the context length', positiveInt(fn, 'contextLength', o.contextLength), 'context', o.context, [['batch', batch], ['dContext', dContext]]) : n;
+    const dContext = cross ? inferDim(fn, 'dContext', positiveInt(fn, 'dContext', o.dContext), 'params.wk', p.wk, 'dModel', dModel) : dModel;
+    const m = cross ? inferDim(fn, 'the context length', positiveInt(fn, 'contextLength', o.contextLength), 'context', o.context, 'batch×dContext', batch * dContext) : n;
     expectLength(fn, 'x', o.x, [['batch', batch], ['length', n], ['dModel', dModel]]);
     if (cross) expectLength(fn, 'context', o.context, [['batch', batch], ['contextLength', m], ['dContext', dContext]]);
     expectLength(fn, 'params.wq', p.wq, [['dModel', dModel], ['dModel', dModel]]);
     expectLength(fn, 'params.wk', p.wk, [['dContext', dContext], ['dModel', dModel]]);
     expectLength(fn, 'params.wv', p.wv, [['dContext', dContext], ['dModel', dModel]]);
     expectLength(fn, 'params.wo', p.wo, [['dModel', dModel], ['dModel', dModel]]);
-    const items = [
-      { name: 'x', value: o.x, length: batch * n * dModel },
-      { name: 'wq', value: p.wq, length: dModel * dModel },
-      { name: 'wk', value: p.wk, length: dContext * dModel },
-      { name: 'wv', value: p.wv, length: dContext * dModel },
-      { name: 'wo', value: p.wo, length: dModel * dModel },
-    ];
-    if (cross) items.push({ name: 'context', value: o.context, length: batch * m * dContext });
+    const F = this.#mhaIndex;
+    this.#begin(this.#mhaFrame);
+    this.#input(F.x, 'x', o.x, batch * n * dModel, F32);
+    this.#input(F.wq, 'wq', p.wq, dModel * dModel, F32);
+    this.#input(F.wk, 'wk', p.wk, dContext * dModel, F32);
+    this.#input(F.wv, 'wv', p.wv, dContext * dModel, F32);
+    this.#input(F.wo, 'wo', p.wo, dModel * dModel, F32);
+    if (cross) this.#input(F.context, 'context', o.context, batch * m * dContext, F32);
     for (const b of ['bq', 'bk', 'bv', 'bo']) {
       if (p[b] === undefined || p[b] === null) continue;
       expectLength(fn, `params.${b}`, p[b], [['dModel', dModel]]);
-      items.push({ name: b, value: p[b], length: dModel });
+      this.#input(F[b], b, p[b], dModel, F32);
     }
     const dHead = dModel / heads;
     const shape = { batch, heads, length: n, contextLength: m, dModel, dContext, dHead };
-    const common = this.#commonOptions(fn, o, { batch, heads, queries: n, keys: m }, items);
+    this.#commonOptions(fn, o, F, batch, heads, n, m);
     const want = intermediatesOf(fn, o.intermediates);
     const plane = batch * heads * n * m;
-    const outs = {
-      output: batch * n * dModel,
-      q: want.has('q') ? batch * heads * n * dHead : 0,
-      k: want.has('k') ? batch * heads * m * dHead : 0,
-      v: want.has('v') ? batch * heads * m * dHead : 0,
-      scores: want.has('scores') ? plane : 0,
-      logits: want.has('logits') ? plane : 0,
-      weights: want.has('weights') ? plane : 0,
-      headOutputs: want.has('headOutputs') ? batch * heads * n * dHead : 0,
-      concat: want.has('concat') ? batch * n * dModel : 0,
-    };
-    this.#outputs(fn, o, items, outs);
-    return this.#invoke(fn, o, items, shape, this.#mhaFrame, this.#mhaIndex, this.#m.runMultiHeadAttention, (F, put, putF, ptr) => {
-      put(F.batch, batch); put(F.n, n); put(F.m, m); put(F.dModel, dModel); put(F.dContext, dContext); put(F.heads, heads);
-      put(F.scoring, SCORING[scoring]);
-      for (const name of ['x', 'context', 'wq', 'wk', 'wv', 'wo', 'bq', 'bk', 'bv', 'bo', ...Object.keys(outs)]) put(F[name], ptr(name));
-      this.#writeCommon(F, put, putF, common, ptr);
-    });
+    this.#checkOut(fn, o.out);
+    this.#output(fn, o.out, F.output, 'output', batch * n * dModel);
+    const sizes = { q: batch * heads * n * dHead, k: batch * heads * m * dHead, v: batch * heads * m * dHead,
+      scores: plane, logits: plane, weights: plane, headOutputs: batch * heads * n * dHead, concat: batch * n * dModel };
+    for (const name of INTERMEDIATES) if (want.has(name)) this.#output(fn, o.out, F[name], name, sizes[name]);
+    const i32 = this.#m.HEAP32, base = this.#base;
+    i32[base + F.batch] = batch; i32[base + F.n] = n; i32[base + F.m] = m; i32[base + F.dModel] = dModel;
+    i32[base + F.dContext] = dContext; i32[base + F.heads] = heads; i32[base + F.scoring] = SCORING[scoring];
+    return this.#run(fn, this.#m._qkv_run_mha(this.#place(fn)), shape);
   }
 
-  // The shared second half of every call: copy inputs in, fill the frame, run, check, read results.
-  #invoke(fn, o, items, shape, frame, F, run, write) {
-    for (const it of items) {
-      if (it.output) continue;
-      it.input = true;
-      if (!(it.value instanceof Tensor) && !it.size) it.value = toFloat32(`${fn}: ${it.name}`, it.value);
+  // A call: #begin clears the frame, #input/#output/#commonOptions record slots and scalar fields,
+  // #place copies inputs in and writes the pointers, #run checks the status and collects outputs.
+  #begin(frame) {
+    this.#used = 0;
+    this.#frame = frame;
+    this.#base = frame >> 2;
+    this.#m.HEAP32.fill(0, this.#base, this.#base + (frame === this.#attnFrame ? this.#attnIndex : this.#mhaIndex).count);
+  }
+
+  #slot(field, name, value, length, kind, output) {
+    if (this.#used === this.#slots.length) this.#slots.push(new Slot());
+    const s = this.#slots[this.#used++];
+    s.field = field; s.name = name; s.value = value; s.length = length; s.kind = kind; s.output = output; s.ptr = 0;
+    return s;
+  }
+
+  #input(field, name, value, length, kind) {
+    this.#slot(field, name, value, length, kind, false);
+  }
+
+  #checkOut(fn, out) {
+    if (out !== undefined && (out === null || typeof out !== 'object')) throw new TypeError(`${fn}: out must be an object of Tensors or Float32Arrays, received ${describe(out)}`);
+  }
+
+  #output(fn, out, field, name, length) {
+    const target = out === undefined ? undefined : out[name];
+    if (target !== undefined) {
+      if (!(target instanceof Tensor || target instanceof Float32Array)) throw new TypeError(`${fn}: out.${name} must be a Tensor or a Float32Array, received ${describe(target)}`);
+      if (target.length !== length) throw new RangeError(`${fn}: out.${name} must hold ${length} numbers, received ${target.length}`);
     }
-    this.#place(fn, items);
-    const base = frame >> 2;
-    const i32 = this.#m.HEAP32, f32 = this.#m.HEAPF32;
-    i32.fill(0, base, base + F.count);
-    const ptr = (name) => items.find((it) => it.name === name)?.ptr ?? 0;
-    write(F, (field, value) => { i32[base + field] = value; }, (field, value) => { f32[base + field] = value; }, ptr);
-    this.#check(fn, run(frame));
+    this.#slot(field, name, target ?? null, length, F32, true);
+  }
+
+  // Places every input and output of a call: Tensors stay where they are, the rest share one grow-only
+  // staging block, so steady-state calls allocate nothing. Returns the frame's address.
+  #place(fn) {
+    const slots = this.#slots, used = this.#used;
+    let bytes = 0;
+    for (let i = 0; i < used; ++i) {
+      const s = slots[i];
+      if (s.value instanceof Tensor) {
+        s.ptr = Tensor.ptrOf(s.value, this, fn, s.name);
+        continue;
+      }
+      if (!s.output && s.kind === F32) s.value = toFloat32(fn, s.name, s.value);
+      s.ptr = bytes; // an offset until the staging block is known
+      bytes += Math.ceil((s.length * (s.kind === U8 ? 1 : 4)) / 16) * 16;
+    }
+    if (bytes > this.#stagingBytes) {
+      if (this.#staging) this.#m._free(this.#staging);
+      this.#staging = 0;
+      this.#stagingBytes = 0;
+      this.#staging = this.#alloc(fn, bytes);
+      this.#stagingBytes = bytes;
+    }
+    const m = this.#m, i32 = m.HEAP32, base = this.#base; // views taken after any growth
+    for (let i = 0; i < used; ++i) {
+      const s = slots[i];
+      if (!(s.value instanceof Tensor)) {
+        s.ptr += this.#staging;
+        if (!s.output) {
+          if (s.kind === U8) m.HEAPU8.set(s.value, s.ptr);
+          else if (s.kind === I32) i32.set(s.value, s.ptr >> 2);
+          else m.HEAPF32.set(s.value, s.ptr >> 2);
+        }
+      }
+      i32[base + s.field] = s.ptr;
+    }
+    return this.#frame;
+  }
+
+  #run(fn, code, shape) {
+    if (code !== 0) {
+      const message = `${fn}: ${this.#m.lastError()}`;
+      const err = STATUS[code] === 'invalid_argument' ? new TypeError(message) : new RangeError(message);
+      err.code = STATUS[code] ?? 'unknown';
+      throw err;
+    }
     const result = { shape };
-    for (const it of items) {
-      if (it.output) result[it.name] = this.#readOut(it, o.out?.[it.name] instanceof Float32Array ? o.out[it.name] : null);
+    const slots = this.#slots, used = this.#used;
+    for (let i = 0; i < used; ++i) {
+      const s = slots[i];
+      if (!s.output) continue;
+      if (s.value instanceof Tensor) {
+        result[s.name] = s.value;
+        continue;
+      }
+      const view = this.#m.HEAPF32.subarray(s.ptr >> 2, (s.ptr >> 2) + s.length);
+      if (s.value) s.value.set(view);
+      result[s.name] = s.value ?? view.slice();
     }
+    for (let i = 0; i < used; ++i) slots[i].value = null; // hold no caller data between calls
     return result;
   }
 
-  // Scale, temperature and masks: the options attention and multiHeadAttention share.
-  #commonOptions(fn, o, { batch, heads, queries, keys }, items) {
+  // Scale, temperature and masks: the options attention and multiHeadAttention share. Writes their
+  // scalar fields to the frame and records the masks as inputs.
+  #commonOptions(fn, o, F, batch, heads, queries, keys) {
     const scale = optionalNumber(fn, 'scale', o.scale, (v) => Number.isFinite(v) && v !== 0, 'a finite non-zero number') ?? 0;
     const temperature = optionalNumber(fn, 'temperature', o.temperature, (v) => Number.isFinite(v) && v > 0, 'a finite number > 0') ?? 1;
     const causal = optionalBool(fn, 'causal', o.causal);
     const plane = queries * keys;
-    const maskDims = (name, len) => {
-      if (len === plane) return [1, 1];
-      if (len === batch * heads * plane) return [batch, heads];
-      throw new RangeError(`${fn}: ${name} must hold queries×keys = ${queries}×${keys} = ${plane} entries (shared by ` +
-        `every batch item and head) or batch×heads×queries×keys = ${batch * heads * plane}, received ${len}`);
+    const i32 = this.#m.HEAP32, f32 = this.#m.HEAPF32, base = this.#base;
+    f32[base + F.scale] = scale;
+    f32[base + F.temperature] = temperature;
+    i32[base + F.causal] = causal ? 1 : 0;
+    const maskDims = (name, len, batchField, headsField) => {
+      if (len === plane) {
+        i32[base + batchField] = 1; i32[base + headsField] = 1;
+      } else if (len === batch * heads * plane) {
+        i32[base + batchField] = batch; i32[base + headsField] = heads;
+      } else {
+        throw new RangeError(`${fn}: ${name} must hold queries×keys = ${queries}×${keys} = ${plane} entries (shared by ` +
+          `every batch item and head) or batch×heads×queries×keys = ${batch * heads * plane}, received ${len}`);
+      }
     };
-    let mask = null, additiveMask = null;
     if (o.mask !== undefined && o.mask !== null) {
       const v = o.mask;
       if (!(v instanceof Uint8Array || Array.isArray(v))) {
         throw new TypeError(`${fn}: mask must be a Uint8Array or an array of booleans (true = may attend), received ${describe(v)}`);
       }
-      const dims = maskDims('mask', v.length);
+      maskDims('mask', v.length, F.maskBatch, F.maskHeads);
       const bytes = v instanceof Uint8Array ? v : Uint8Array.from(v, (x, i) => {
         if (typeof x !== 'boolean' && typeof x !== 'number') throw new TypeError(`${fn}: mask[${i}] must be a boolean or 0/1, received ${describe(x)}`);
         return x ? 1 : 0;
       });
-      items.push({ name: 'mask', value: bytes, length: bytes.length, size: 1 });
-      mask = dims;
+      this.#input(F.mask, 'mask', bytes, bytes.length, U8);
     }
     if (o.additiveMask !== undefined && o.additiveMask !== null) {
-      additiveMask = maskDims('additiveMask', lengthOf(fn, 'additiveMask', o.additiveMask));
-      items.push({ name: 'additiveMask', value: o.additiveMask, length: lengthOf(fn, 'additiveMask', o.additiveMask) });
+      const len = lengthOf(fn, 'additiveMask', o.additiveMask);
+      maskDims('additiveMask', len, F.additiveMaskBatch, F.additiveMaskHeads);
+      this.#input(F.additiveMask, 'additiveMask', o.additiveMask, len, F32);
     }
     if (o.keyLengths !== undefined && o.keyLengths !== null) {
       const kl = o.keyLengths;
@@ -522,32 +569,7 @@ export class Attention {
       for (let i = 0; i < kl.length; ++i) {
         if (!isInt(kl[i]) || kl[i] < 0 || kl[i] > keys) throw new RangeError(`${fn}: keyLengths[${i}] must be an integer in [0, ${keys}], received ${describe(kl[i])}`);
       }
-      items.push({ name: 'keyLengths', value: kl instanceof Int32Array ? kl : Int32Array.from(kl), length: batch, size: 4, int: true });
-    }
-    return { scale, temperature, causal, mask, additiveMask };
-  }
-
-  #writeCommon(F, put, putF, common, ptr) {
-    putF(F.scale, common.scale);
-    putF(F.temperature, common.temperature);
-    put(F.causal, common.causal ? 1 : 0);
-    put(F.keyLengths, ptr('keyLengths'));
-    put(F.mask, ptr('mask'));
-    put(F.additiveMask, ptr('additiveMask'));
-    if (common.mask) { put(F.maskBatch, common.mask[0]); put(F.maskHeads, common.mask[1]); }
-    if (common.additiveMask) { put(F.additiveMaskBatch, common.additiveMask[0]); put(F.additiveMaskHeads, common.additiveMask[1]); }
-  }
-
-  #outputs(fn, o, items, sizes) {
-    if (o.out !== undefined && (o.out === null || typeof o.out !== 'object')) throw new TypeError(`${fn}: out must be an object of Tensors or Float32Arrays, received ${describe(o.out)}`);
-    for (const [name, length] of Object.entries(sizes)) {
-      if (!length) continue;
-      const target = o.out?.[name];
-      if (target !== undefined) {
-        if (!(target instanceof Tensor || target instanceof Float32Array)) throw new TypeError(`${fn}: out.${name} must be a Tensor or a Float32Array, received ${describe(target)}`);
-        if (target.length !== length) throw new RangeError(`${fn}: out.${name} must hold ${length} numbers, received ${target.length}`);
-      }
-      items.push({ name, value: target instanceof Tensor ? target : null, length, output: true });
+      this.#input(F.keyLengths, 'keyLengths', kl instanceof Int32Array ? kl : Int32Array.from(kl), batch, I32);
     }
   }
 
