@@ -4,7 +4,7 @@
 // headers: the CSP, application/wasm, and nothing that reaches outside the origin.
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, sep } from 'node:path';
+import { extname, isAbsolute, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -17,22 +17,24 @@ const TYPES = {
 };
 export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors *";
 
-function resolvePath(urlPath) {
-  for (const [prefix, dir] of MOUNTS) {
+function resolvePath(urlPath, mounts) {
+  for (const [prefix, dir] of mounts) {
     if (!urlPath.startsWith(prefix)) continue;
-    const base = join(root, dir);
+    const base = isAbsolute(dir) ? dir : join(root, dir);
     const file = normalize(join(base, decodeURIComponent(urlPath.slice(prefix.length))));
     return file === base || file.startsWith(base + sep) ? file : null;
   }
   return null;
 }
 
-export function startServer({ port = 0, host = '127.0.0.1' } = {}) {
+// `extraMounts` ([prefix, absolute folder] pairs, matched first) lets tests serve pages of their own.
+export function startServer({ port = 0, host = '127.0.0.1', extraMounts = [] } = {}) {
+  const mounts = [...extraMounts, ...MOUNTS];
   const server = createServer(async (req, res) => {
     const headers = { 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache' };
     try {
       const path = new URL(req.url, 'http://x').pathname;
-      let file = resolvePath(path);
+      let file = resolvePath(path, mounts);
       if (file && (await stat(file).catch(() => null))?.isDirectory()) file = join(file, 'index.html');
       const body = file ? await readFile(file) : null;
       res.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });

@@ -1,0 +1,49 @@
+// The package where developers use it: a Node without SIMD (falls back to the scalar build), a
+// bundle made by esbuild, and (tests/browser/package-in-browser.test.js) a browser page and a Worker.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, copyFileSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+test('without SIMD (node --no-enable-sse4-1) auto picks the scalar build, and forcing simd rejects clearly', () => {
+  const out = execFileSync(process.execPath, ['--no-enable-sse4-1', '--input-type=module', '-e', `
+    import { loadAttention, simdSupported } from ${JSON.stringify(join(root, 'bindings/index.js'))};
+    const qkv = await loadAttention();
+    const r = qkv.attention({ q: [1, 0], k: [1, 0, 0, 1], v: [1, 2, 3, 4], dim: 2 });
+    let forced = 'resolved';
+    try { await loadAttention({ backend: 'simd' }); } catch (e) { forced = e.message; }
+    console.log(JSON.stringify({ simd: simdSupported(), backend: qkv.backend, out: [...r.output], forced }));
+  `], { encoding: 'utf8' });
+  const r = JSON.parse(out);
+  assert.equal(r.simd, false);
+  assert.equal(r.backend, 'wasm-scalar');
+  const e = Math.exp(1 / Math.sqrt(2));
+  assert.ok(Math.abs(r.out[0] - (e + 3) / (e + 1)) < 1e-6);
+  assert.match(r.forced, /backend 'simd' was asked for, but this engine has no WebAssembly SIMD128/);
+});
+
+test('an esbuild bundle for the browser builds without node: imports, and runs from its folder', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkv-esbuild-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'entry.js'), `
+    import { loadAttention } from ${JSON.stringify(join(root, 'bindings/index.js'))};
+    const qkv = await loadAttention({ backend: 'simd', wasmUrl: new URL('./qkv-simd.wasm', import.meta.url) });
+    globalThis.result = qkv.attention({ q: [1, 0], k: [1, 0, 0, 1], v: [1, 2, 3, 4], dim: 2 }).output[0];
+  `);
+  const esbuild = await import('esbuild');
+  await esbuild.build({ entryPoints: [join(dir, 'entry.js')], bundle: true, format: 'esm', platform: 'browser',
+    splitting: true, outdir: join(dir, 'out'), logLevel: 'silent' });
+  const bundle = readFileSync(join(dir, 'out', 'entry.js'), 'utf8');
+  assert.ok(!/from\s*["']node:/.test(bundle) && !/require\(["']node:/.test(bundle), 'no node: imports in the browser bundle');
+  // esbuild leaves new URL(…, import.meta.url) alone: the .wasm goes next to the bundle.
+  copyFileSync(join(root, 'dist', 'qkv-simd.wasm'), join(dir, 'out', 'qkv-simd.wasm'));
+  // Node can run the browser bundle too when handed the bytes through wasmUrl (file: URL).
+  await import(join(dir, 'out', 'entry.js'));
+  const e = Math.exp(1 / Math.sqrt(2));
+  assert.ok(Math.abs(globalThis.result - (e + 3) / (e + 1)) < 1e-6);
+});
