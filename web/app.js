@@ -1,60 +1,384 @@
-// First page: per-token self-attention weights computed in the browser by the package.
-import { loadAttention } from '/bindings/index.js';
-import { splitWords, placeholderMatrix, PLACEHOLDER_DIM } from './placeholder-vectors.js';
+// The demo page: one state object, recomputed on every keystroke or knob, drawn by the shared views.
+import { loadAttention } from '../bindings/index.js';
+import { DEFAULT_KNOBS, HEAD_CHOICES, embeddingsRun, modelRun, loadEmbeddingSource, loadModelSource, selectedHead } from './compute.js';
+import { VIEWS, ViewCanvas, themeOf, label, viewPng, viewSvg } from './views.js';
+import { renderStep, fmt } from './step.js';
+import { download, matrixCsv, matrixJson, stateToHash, hashToState } from './exports.js';
 
-const input = document.getElementById('sentence');
-const status = document.getElementById('status');
-const heatmap = document.getElementById('heatmap');
+const $ = (id) => document.getElementById(id);
+const ui = {
+  sentence: $('sentence'), tokens: $('tokens'), status: $('status'), step: $('step'), announce: $('announce'),
+  layer: $('layer'), layerWrap: $('layer-wrap'), head: $('head'), heads: $('heads'), headsWrap: $('heads-wrap'),
+  scaling: $('scaling'), causal: $('causal'), temperature: $('temperature'), temperatureValue: $('temperature-value'),
+  topk: $('topk'), modeEmb: $('mode-embeddings'), modeModel: $('mode-model'), modelLoading: $('model-loading'),
+  modelProgress: $('model-progress'), modelStatus: $('model-status'), knobNote: $('knob-note'),
+  nextCard: $('next-card'), next: $('next'), matrix: $('matrix'),
+};
 
-// Viridis-like sequential ramp (colour-blind safe), 0 → dark purple, 1 → yellow.
-const RAMP = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
-function colour(w) {
-  const x = Math.min(Math.max(w, 0), 1) * (RAMP.length - 1), i = Math.min(Math.floor(x), RAMP.length - 2), f = x - i;
-  const c = RAMP[i].map((a, k) => Math.round(a + (RAMP[i + 1][k] - a) * f));
-  return { bg: `rgb(${c})`, fg: w > 0.55 ? '#000' : '#fff' };
+const state = {
+  text: ui.sentence.value, mode: 'embeddings', layer: 0, head: 0, knobs: { ...DEFAULT_KNOBS },
+  query: null, key: null, hover: null, topK: null, showAll: false,
+};
+let qkv = null, embeddings = null, model = null, run = null, computeMs = 0;
+
+for (const h of HEAD_CHOICES) ui.heads.append(new Option(`${h} × ${100 / h} dims`, String(h)));
+
+// ---- computing -------------------------------------------------------------------------------------
+
+function recompute() {
+  const t0 = performance.now();
+  // While the query is the last token, it stays the last token as the sentence grows or shrinks.
+  const followLast = run && state.query === run.n - 1;
+  const keyOnQuery = state.key === state.query;
+  run = state.mode === 'model' && model ? modelRun(qkv, model, state.text, state.knobs) : embeddingsRun(qkv, embeddings, state.text, state.knobs);
+  computeMs = performance.now() - t0;
+  const layers = run.layers.length, heads = run.layers[0]?.heads.length ?? 1;
+  state.layer = Math.min(state.layer, Math.max(layers - 1, 0));
+  state.head = Math.min(state.head, Math.max(heads - 1, 0));
+  if (run.n === 0) { state.query = state.key = null; return; }
+  // By default the step panel follows the last token: it has the most keys to look at in causal mode.
+  if (state.query == null || state.query >= run.n || followLast) state.query = run.n - 1;
+  if (state.key == null || state.key >= run.n || keyOnQuery) state.key = state.query;
 }
 
-function render(qkv) {
-  const tokens = splitWords(input.value);
-  heatmap.replaceChildren();
-  if (tokens.length === 0) {
-    status.textContent = 'Type a sentence to see its attention weights.';
+// ---- drawing ---------------------------------------------------------------------------------------
+
+const focus = () => state.hover ?? { query: state.query, key: state.key };
+
+function describeCell({ query, key }) {
+  const h = run && selectedHead(run, state.layer, state.head);
+  if (!h || query == null || key == null) {
+    const i = query ?? key;
+    return i == null ? '' : `${query != null ? 'query' : 'key'} ${i + 1}: “${label(run.units[i], 30)}”`;
+  }
+  const w = h.weights[query * run.n + key];
+  const masked = h.logits[query * run.n + key] === -Infinity;
+  return `“${label(run.units[query], 30)}” → “${label(run.units[key], 30)}”: ${masked ? 'masked, weight 0' : `weight ${fmt.weight(w)} (${(w * 100).toFixed(1)} %), score ${fmt.score(h.scores[query * run.n + key])}`}`;
+}
+
+function clampCell(query, key) {
+  const n = run.n;
+  return { query: Math.max(0, Math.min(n - 1, query)), key: Math.max(0, Math.min(n - 1, key)) };
+}
+
+const handlers = {
+  hover(target) {
+    if (!run || run.n === 0) return;
+    const next = target && 'layer' in target ? null : target;
+    if (JSON.stringify(next) === JSON.stringify(state.hover)) return;
+    state.hover = next;
+    paintHighlights();
+  },
+  choose(target) {
+    if ('layer' in target) { setHead(target.layer, target.head); return; }
+    if (target.query != null) state.query = target.query;
+    if (target.key != null) state.key = target.key;
+    afterSelection();
+  },
+  keyTarget(view, key) {
+    if (!run || run.n === 0) return undefined;
+    if (view === 'overview') {
+      const L = run.layers.length, H = run.layers[0].heads.length;
+      const moves = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
+      if (!moves[key]) return undefined;
+      setHead((state.layer + moves[key][0] + L) % L, (state.head + moves[key][1] + H) % H);
+      return { layer: state.layer, head: state.head };
+    }
+    const q = state.query ?? 0, k = state.key ?? 0, n = run.n;
+    const moves = {
+      ArrowUp: [q - 1, k], ArrowDown: [q + 1, k], ArrowLeft: [q, k - 1], ArrowRight: [q, k + 1],
+      Home: [q, 0], End: [q, n - 1], PageUp: [q - 10, k], PageDown: [q + 10, k],
+    };
+    if (!moves[key]) return undefined;
+    Object.assign(state, clampCell(...moves[key]));
+    state.hover = null;
+    afterSelection();
+    return { query: state.query, key: state.key };
+  },
+  describe(target, view) {
+    if ('layer' in target) return `layer ${target.layer + 1}, head ${target.head + 1}`;
+    return run ? describeCell(target) : '';
+  },
+  summary(view) {
+    if (!run || run.n === 0) return 'No tokens yet';
+    const where = run.mode === 'model' ? `layer ${state.layer + 1} head ${state.head + 1}` : `head ${state.head + 1}`;
+    if (view === 'overview') return `Small heatmaps of all ${run.layers.length * run.layers[0].heads.length} heads; arrow keys choose a head. Selected: ${where}.`;
+    return `${view === 'heatmap' ? 'Heatmap' : 'Lines view'} of attention weights for ${run.n} tokens, ${where}. Arrow keys move between query rows (up, down) and key columns (left, right). Focused: ${describeCell({ query: state.query, key: state.key })}`;
+  },
+};
+
+const views = Object.fromEntries(Object.entries(VIEWS).map(([name, view]) => [name, new ViewCanvas(view, $(`host-${name}`), handlers)]));
+
+function viewContext() {
+  return { run, layer: state.layer, head: state.head, focus: focus(), theme: themeOf(document.body), topK: state.topK };
+}
+
+function paintViews() {
+  const ctx = viewContext();
+  for (const [name, v] of Object.entries(views)) v.render(ctx, $(`host-${name}`).clientWidth);
+}
+
+function paintTokens() {
+  const parts = [];
+  let at = 0;
+  const f = focus();
+  run.units.forEach((u, i) => {
+    if (u.start > at) parts.push(document.createTextNode(state.text.slice(at, u.start)));
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'tok';
+    b.dataset.i = String(i);
+    b.textContent = u.start === u.end ? u.text : state.text.slice(u.start, u.end);
+    if (u.start === u.end) b.classList.add('special');
+    if (u.unknown) { b.classList.add('unk'); b.title = 'not in the vocabulary: uses the <unk> vector'; }
+    else if (u.vocab && u.vocab !== u.text.toLowerCase()) b.title = `looked up as “${u.vocab}”`;
+    b.tabIndex = i === (state.query ?? 0) ? 0 : -1;
+    b.classList.toggle('is-query', i === f.query);
+    b.classList.toggle('is-key', i === f.key);
+    parts.push(b);
+    at = Math.max(at, u.end);
+  });
+  if (at < state.text.length) parts.push(document.createTextNode(state.text.slice(at)));
+  ui.tokens.replaceChildren(...parts);
+}
+
+function paintTokenHighlights() {
+  const f = focus();
+  for (const b of ui.tokens.querySelectorAll('.tok')) {
+    const i = Number(b.dataset.i);
+    b.classList.toggle('is-query', i === f.query);
+    b.classList.toggle('is-key', i === f.key);
+  }
+}
+
+function paintHighlights() {
+  paintViews();
+  paintTokenHighlights();
+}
+
+function paintStep() {
+  renderStep(ui.step, run, {
+    layer: state.layer, head: state.head, query: state.query, key: state.key, showAll: state.showAll,
+    onKey: (k) => { state.key = k; afterSelection(); },
+    onShowAll: () => { state.showAll = true; paintStep(); },
+  });
+}
+
+function paintControls() {
+  const layers = run.layers.length || 1, heads = run.layers[0]?.heads.length ?? state.knobs.heads;
+  const fill = (select, count, name, value) => {
+    if (select.options.length !== count) select.replaceChildren(...Array.from({ length: count }, (_, i) => new Option(`${name} ${i + 1}`, String(i))));
+    select.value = String(value);
+  };
+  fill(ui.layer, layers, 'layer', state.layer);
+  fill(ui.head, heads, 'head', state.head);
+  ui.layerWrap.hidden = state.mode !== 'model';
+  ui.headsWrap.hidden = state.mode === 'model';
+  ui.heads.value = String(state.knobs.heads);
+  ui.scaling.checked = state.knobs.scaling;
+  ui.causal.checked = state.mode === 'model' || state.knobs.causal;
+  ui.causal.disabled = state.mode === 'model';
+  ui.temperature.value = String(state.knobs.temperature);
+  ui.temperatureValue.textContent = state.knobs.temperature.toFixed(2);
+  ui.topk.value = state.topK == null ? 'auto' : String(state.topK);
+  ui.modeEmb.checked = state.mode === 'embeddings';
+  ui.modeModel.checked = state.mode === 'model';
+  const whatIf = state.mode === 'model' && (!state.knobs.scaling || state.knobs.temperature !== 1);
+  ui.knobNote.textContent = state.mode === 'model'
+    ? (whatIf ? 'What-if: each head’s weights are recomputed from its Q and K with your knobs; the model’s later layers and its predictions still use its own weights.'
+      : 'The model is causal (GPT-style): each token looks only at itself and earlier tokens. <bos> marks the start.')
+    : `Q = K = V = each token’s 100 GloVe numbers${state.knobs.heads > 1 ? `, cut into ${state.knobs.heads} heads of ${100 / state.knobs.heads}` : ''}.`;
+}
+
+function paintNext() {
+  const show = state.mode === 'model' && run.next?.length;
+  ui.nextCard.hidden = !show;
+  if (!show) return;
+  ui.next.replaceChildren(...run.next.map(({ token, probability }) => {
+    const li = document.createElement('li');
+    const word = document.createElement('span');
+    word.className = 'next-word';
+    word.textContent = token;
+    const bar = document.createElement('span');
+    bar.className = 'next-bar';
+    bar.style.inlineSize = `${Math.max(1, probability * 100).toFixed(1)}%`;
+    const pct = document.createElement('span');
+    pct.className = 'num';
+    pct.textContent = `${(probability * 100).toFixed(1)} %`;
+    li.append(word, bar, pct);
+    return li;
+  }));
+}
+
+function paintStatus() {
+  if (run.n === 0) { ui.status.textContent = 'Type a sentence to see its attention weights.'; return; }
+  const unknown = run.units.filter((u) => u.unknown).length;
+  ui.status.textContent = `${run.n} token${run.n === 1 ? '' : 's'}` +
+    (unknown ? ` (${unknown} not in the vocabulary, dashed)` : '') +
+    ` · ${run.mode === 'model' ? `${run.layers.length} layers × ${run.layers[0].heads.length} heads` : `${run.layers[0].heads.length} head${run.layers[0].heads.length > 1 ? 's' : ''}`} of d = ${run.dHead}` +
+    ` · computed in ${computeMs.toFixed(1)} ms with ${qkv.backend}`;
+}
+
+let hashTimer = 0;
+function saveHash() {
+  clearTimeout(hashTimer);
+  hashTimer = setTimeout(() => {
+    const hash = stateToHash(state);
+    if (location.hash !== hash) history.replaceState(null, '', hash);
+  }, 150);
+}
+
+function paintAll() {
+  paintTokens();
+  paintViews();
+  paintStep();
+  paintControls();
+  paintNext();
+  paintStatus();
+  saveHash();
+  document.body.dataset.n = String(run.n);
+}
+
+function update() {
+  recompute();
+  paintAll();
+}
+
+function afterSelection() {
+  paintHighlights();
+  paintStep();
+  for (const b of ui.tokens.querySelectorAll('.tok')) b.tabIndex = Number(b.dataset.i) === state.query ? 0 : -1;
+  ui.announce.textContent = describeCell({ query: state.query, key: state.key });
+  saveHash();
+}
+
+function setHead(layer, head) {
+  state.layer = layer; state.head = head;
+  paintViews(); paintStep(); paintControls(); saveHash();
+}
+
+// ---- wiring ----------------------------------------------------------------------------------------
+
+function wire() {
+  ui.sentence.addEventListener('input', () => { state.text = ui.sentence.value; state.showAll = false; update(); });
+  ui.tokens.addEventListener('click', (e) => {
+    const b = e.target.closest('.tok');
+    if (!b) return;
+    state.query = state.key = Number(b.dataset.i);
+    afterSelection();
+  });
+  ui.tokens.addEventListener('keydown', (e) => {
+    const b = e.target.closest('.tok');
+    if (!b || !run) return;
+    const i = Number(b.dataset.i);
+    const to = { ArrowLeft: i - 1, ArrowRight: i + 1, Home: 0, End: run.n - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    state.query = state.key = Math.max(0, Math.min(run.n - 1, to));
+    afterSelection();
+    ui.tokens.querySelector(`.tok[data-i="${state.query}"]`)?.focus();
+  });
+  ui.tokens.addEventListener('pointerover', (e) => {
+    const b = e.target.closest('.tok');
+    if (b) handlers.hover({ query: Number(b.dataset.i), key: Number(b.dataset.i) });
+  });
+  ui.tokens.addEventListener('pointerleave', () => handlers.hover(null));
+  ui.layer.addEventListener('change', () => setHead(Number(ui.layer.value), state.head));
+  ui.head.addEventListener('change', () => setHead(state.layer, Number(ui.head.value)));
+  const knob = (el, apply) => el.addEventListener('input', () => { apply(); update(); });
+  knob(ui.heads, () => { state.knobs.heads = Number(ui.heads.value); state.head = 0; });
+  knob(ui.scaling, () => { state.knobs.scaling = ui.scaling.checked; });
+  knob(ui.causal, () => { state.knobs.causal = ui.causal.checked; });
+  knob(ui.temperature, () => { state.knobs.temperature = Number(ui.temperature.value); });
+  ui.topk.addEventListener('change', () => { state.topK = ui.topk.value === 'auto' ? null : Number(ui.topk.value); paintViews(); });
+  for (const radio of [ui.modeEmb, ui.modeModel]) {
+    radio.addEventListener('change', () => { if (radio.checked) setMode(radio.value); });
+  }
+  document.addEventListener('click', async (e) => {
+    const b = e.target.closest('button[data-export]');
+    if (!b || !run || run.n === 0) return;
+    const view = VIEWS[b.dataset.export];
+    const name = `qkv-${view.name}-${run.mode === 'model' ? `L${state.layer + 1}` : ''}H${state.head + 1}`;
+    const width = $(`host-${view.name}`).clientWidth;
+    if (b.dataset.format === 'png') download(await viewPng(view, viewContext(), width), `${name}.png`);
+    else download(new Blob([viewSvg(view, viewContext(), width)], { type: 'image/svg+xml' }), `${name}.svg`);
+  });
+  $('export-csv').addEventListener('click', () => {
+    if (run?.n) download(new Blob([matrixCsv(run, state.layer, state.head, ui.matrix.value)], { type: 'text/csv' }), `qkv-${ui.matrix.value}.csv`);
+  });
+  $('export-json').addEventListener('click', () => {
+    if (run?.n) download(new Blob([matrixJson(run, state.layer, state.head)], { type: 'application/json' }), 'qkv-attention.json');
+  });
+  $('copy-link').addEventListener('click', async () => {
+    history.replaceState(null, '', stateToHash(state));
+    try {
+      await navigator.clipboard.writeText(location.href);
+      ui.announce.textContent = 'Link copied.';
+    } catch {
+      ui.announce.textContent = 'The link is in the address bar.';
+    }
+  });
+  window.addEventListener('hashchange', () => restoreHash());
+  new ResizeObserver(() => { if (run) paintViews(); }).observe($('views'));
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => { if (run) paintViews(); });
+}
+
+function setMode(mode) {
+  if (mode === 'model' && !model) return;
+  state.mode = mode;
+  state.layer = 0; state.head = 0;
+  update();
+}
+
+function restoreHash() {
+  const restored = hashToState(location.hash, state);
+  if (!restored) return false;
+  Object.assign(state, restored, { hover: null });
+  if (state.mode === 'model' && !model) {
+    // Shown in embeddings mode until the model has loaded, then switched over with this head.
+    state.wantModel = { layer: state.layer, head: state.head };
+    state.mode = 'embeddings';
+  }
+  ui.sentence.value = state.text;
+  if (qkv && embeddings) update();
+  return true;
+}
+
+function startModel() {
+  ui.modelProgress.removeAttribute('value');
+  loadModelSource(qkv, (fraction) => {
+    if (fraction != null) ui.modelProgress.value = fraction;
+    ui.modelStatus.textContent = `Loading the trained model… ${fraction != null ? `${Math.round(fraction * 100)} %` : ''}`;
+  }).then((m) => {
+    model = m;
+    ui.modeModel.disabled = false;
+    ui.modelLoading.hidden = true;
+    const c = m.config;
+    ui.modeModel.parentElement.title = `${c.n_layers} layers × ${c.n_heads} heads, d_model ${c.d_model}, ${c.vocab_size} words`;
+    document.body.dataset.model = 'ready';
+    if (state.wantModel) {
+      Object.assign(state, state.wantModel, { mode: 'model', wantModel: null });
+      update();
+    }
+  }, (err) => {
+    ui.modelProgress.hidden = true;
+    ui.modelStatus.textContent = `The trained model is not available: ${err.message}`;
+    document.body.dataset.model = 'unavailable';
+  });
+}
+
+async function main() {
+  restoreHash();
+  try {
+    [qkv, embeddings] = await Promise.all([loadAttention(), loadAttention().then(loadEmbeddingSource)]);
+  } catch (err) {
+    ui.status.textContent = `Could not start: ${err.message}`;
     return;
   }
-  const x = placeholderMatrix(tokens);
-  const t0 = performance.now();
-  const { weights } = qkv.attention({ q: x, k: x, v: x, dim: PLACEHOLDER_DIM, returnWeights: true });
-  const ms = performance.now() - t0;
-  const n = tokens.length;
-  heatmap.style.gridTemplateColumns = `auto repeat(${n}, minmax(2.6rem, 1fr))`;
-  const cell = (cls, text) => {
-    const el = document.createElement('div');
-    el.className = cls;
-    el.textContent = text; // user text is data, never markup
-    heatmap.append(el);
-    return el;
-  };
-  cell('label', 'query ↓ key →');
-  for (const t of tokens) cell('label', t.text);
-  for (let i = 0; i < n; ++i) {
-    cell('label', tokens[i].text);
-    for (let j = 0; j < n; ++j) {
-      const w = weights[i * n + j];
-      const el = cell('cell', w.toFixed(2));
-      const { bg, fg } = colour(w);
-      el.style.background = bg;
-      el.style.color = fg;
-      el.dataset.weight = String(w);
-      el.title = `${tokens[i].text} → ${tokens[j].text}: ${w.toFixed(4)}`;
-    }
-  }
-  status.textContent = `${n} tokens · computed in ${ms.toFixed(2)} ms with ${qkv.backend}`;
+  wire();
+  update();
+  document.body.dataset.ready = 'true';
+  startModel();
 }
 
-loadAttention().then((qkv) => {
-  render(qkv);
-  input.addEventListener('input', () => render(qkv));
-  document.body.dataset.ready = 'true';
-}, (err) => {
-  status.textContent = `Could not load the WebAssembly module: ${err.message}`;
-});
+main();
