@@ -7,5 +7,8 @@ cd "$(dirname "$0")/.."
 echo "== native tests (GoogleTest, scalar and SSE kernels)"
 (cd build/native && ctest --output-on-failure -j"$(nproc 2>/dev/null || echo 2)")
 
+echo "== native tests again under AddressSanitizer + UndefinedBehaviorSanitizer"
+(cd build/asan && ctest --output-on-failure -j"$(nproc 2>/dev/null || echo 2)")
+
 echo "== JavaScript tests (node --test)"
 node --test --test-reporter=spec tests/js/*.test.js tests/browser/*.test.js
