@@ -194,6 +194,7 @@ function paintNext() {
   const show = state.mode === 'model' && run.next?.length;
   ui.nextCard.hidden = !show;
   if (!show) return;
+  const top = run.next[0].probability;
   ui.next.replaceChildren(...run.next.map(({ token, probability }) => {
     const li = document.createElement('li');
     const word = document.createElement('span');
@@ -201,7 +202,7 @@ function paintNext() {
     word.textContent = token;
     const bar = document.createElement('span');
     bar.className = 'next-bar';
-    bar.style.inlineSize = `${Math.max(1, probability * 100).toFixed(1)}%`;
+    bar.style.inlineSize = `${Math.max(1, (probability / top) * 100).toFixed(1)}%`; // the likeliest word fills the track
     const pct = document.createElement('span');
     pct.className = 'num';
     pct.textContent = `${(probability * 100).toFixed(1)} %`;

@@ -38,7 +38,7 @@ function strip(values, rows, cols, caption, highlightRow = -1) {
   const canvas = document.createElement('canvas');
   canvas.setAttribute('role', 'img');
   canvas.setAttribute('aria-label', caption);
-  const cell = Math.max(2, Math.min(8, Math.floor(300 / cols)));
+  const cell = Math.max(2, Math.min(20, Math.floor(300 / cols)));
   const rowH = rows === 1 ? 14 : Math.max(2, Math.min(10, Math.floor(140 / rows)));
   const p = new CanvasPainter(canvas, cols * cell + 4, rows * rowH + 4);
   p.cells(2, 2, cell, rowH, rows, cols, stripColours(values, absMax(values)));

@@ -9,7 +9,8 @@ import { startServer } from '../../scripts/serve.mjs';
 
 export const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 
-export async function openBrowser({ viewport = { width: 1200, height: 900 }, isMobile = false, hasTouch = false } = {}) {
+// `extraMounts`: [URL prefix, absolute path] pairs served before the usual ones (see serve.mjs).
+export async function openBrowser({ viewport = { width: 1200, height: 900 }, isMobile = false, hasTouch = false, extraMounts = [] } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'qkv-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
@@ -18,7 +19,7 @@ export async function openBrowser({ viewport = { width: 1200, height: 900 }, isM
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
-  const { server, url } = await startServer();
+  const { server, url } = await startServer({ extraMounts });
   mkdirSync(ARTIFACTS, { recursive: true });
   return {
     context, url,

@@ -4,14 +4,13 @@
 // leaving the origin. One browser for the whole file keeps it quick.
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBrowser, watchPage, ARTIFACTS } from './chromium.js';
 import { loadAttention } from '../../bindings/index.js';
+import { modelMounts, REAL_MODEL } from './stand-in-model.js';
 
-const MODEL_PRESENT = existsSync(new URL('../../models/tiny-lm.qkv', import.meta.url));
-
-let browser, origin, qkv, embeddings;
+let browser, origin, qkv, embeddings, model;
 const pages = [];
 
 // A page with its watchers; `hash` is appended to the URL.
@@ -69,18 +68,19 @@ async function download(page, selector) {
 }
 
 before(async () => {
-  browser = await openBrowser();
-  origin = browser.url.replace(/\/$/, '');
   qkv = await loadAttention();
   embeddings = await qkv.loadEmbeddings();
+  const extraMounts = modelMounts(embeddings.vocab);
+  model = await qkv.loadModel(readFileSync(extraMounts[0]?.[1] ?? REAL_MODEL));
+  browser = await openBrowser({ extraMounts });
+  origin = browser.url.replace(/\/$/, '');
 });
 
 // After each test, on every page it opened: no CSP violation, no error, no request outside the origin.
 afterEach(async () => {
   for (const { page, seen } of pages.splice(0)) {
     assert.deepEqual(await seen.cspViolations(), [], 'no CSP violation');
-    const errors = MODEL_PRESENT ? seen.errors : seen.errors.filter((e) => !/status of 404/.test(e));
-    assert.deepEqual(errors, [], 'no console or page errors');
+    assert.deepEqual(seen.errors, [], 'no console or page errors');
     assert.deepEqual(seen.foreign, [], 'no request leaves the origin');
     await page.close();
   }
@@ -246,6 +246,44 @@ describe('demo page', () => {
     const s = await stepNumbers(again);
     assert.equal(s.query, 3);
     assertStepMatches(s, reference('Paris is the capital of France.', { heads: 2, causal: true, temperature: 2, scaling: false }), 1);
+  });
+
+  test('model mode: progress while loading, layer and head picker, the model’s own numbers, next words', async () => {
+    const sentence = 'The president said that the war was over.';
+    const { page } = await open(`#s=${encodeURIComponent(sentence)}`);
+    await page.waitForSelector('body[data-model="ready"]');
+    assert.equal(await page.isHidden('#model-loading'), true, 'the progress indicator goes away');
+    await page.check('#mode-model');
+    const last = model.config.n_layers - 1, head = model.config.n_heads - 1;
+    await page.selectOption('#layer', String(last));
+    await page.selectOption('#head', String(head));
+    const out = model.run(sentence, { topK: 5 });
+    const n = out.ids.length;
+    assert.equal(await page.$eval('body', (b) => b.dataset.n), String(n));
+    assert.equal(await page.$eval('#tokens .tok', (b) => b.textContent), '<bos>');
+    assert.equal(await page.isChecked('#causal'), true);
+    assert.equal(await page.isDisabled('#causal'), true);
+    const shown = await stepNumbers(page);
+    assert.deepEqual([shown.layer, shown.head, shown.query], [last, head, n - 1]);
+    const h = out.layers[last].heads[head];
+    for (const row of shown.rows) {
+      const at = (n - 1) * n + row.key;
+      assert.ok(Math.abs(row.weight - h.weights[at]) < 1e-5, `weight ${row.key}: ${row.weight} vs ${h.weights[at]}`);
+      assert.ok(Math.abs(row.score - h.scores[at]) < 1e-4 * Math.max(1, Math.abs(h.scores[at])));
+    }
+    const next = await page.$$eval('#next li .next-word', (w) => w.map((x) => x.textContent));
+    assert.deepEqual(next, out.next.map((p) => p.token));
+    // The overview has every layer × head; clicking the first selects layer 1, head 1.
+    const box = await (await page.$('#host-overview canvas')).boundingBox();
+    assert.ok(box.height > 2 * 40, 'one row of small heatmaps per layer');
+    await page.screenshot({ path: join(ARTIFACTS, 'page-model.png'), fullPage: true });
+    // The permalink brings back model mode with this layer and head once the model has loaded.
+    await page.waitForFunction(() => location.hash.includes('m=model'));
+    const url = page.url();
+    const { page: again } = await open(url.slice(url.indexOf('#')));
+    await again.waitForFunction(() => document.getElementById('mode-model').checked);
+    assert.equal(await again.inputValue('#layer'), String(last));
+    assert.equal(await again.inputValue('#head'), String(head));
   });
 
   test('typed markup and script stay text', async () => {
