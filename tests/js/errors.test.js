@@ -80,3 +80,17 @@ test('loadAttention rejects bad options clearly', async () => {
   assert.throws(() => loadAttention('simd'), { name: 'TypeError', message: /options must be an object/ });
   assert.throws(() => loadAttention({ backend: 'gpu' }), { name: 'TypeError', message: /backend must be 'auto', 'simd' or 'scalar', received the string "gpu"/ });
 });
+
+test('many calls, errors among them, do not grow memory (nothing leaks per call)', async () => {
+  const qkv = await load('simd');
+  const q = new Float32Array(32 * 16).fill(0.1), k = new Float32Array(32 * 16).fill(0.2), v = new Float32Array(32 * 16).fill(0.3);
+  const call = () => qkv.attention({ q, k, v, dim: 16, returnWeights: true, causal: true });
+  for (let i = 0; i < 50; ++i) call(); // reach steady state
+  const before = qkv.memoryBytes;
+  for (let i = 0; i < 2000; ++i) {
+    call();
+    if (i % 10 === 0) assert.throws(() => qkv.attention({ q, k, v: new Float32Array(3), dim: 16 }), RangeError);
+    qkv.tensor(65536).free(); // 256 KiB each: 2000 leaked would need 500 MiB more
+  }
+  assert.equal(qkv.memoryBytes, before);
+});
