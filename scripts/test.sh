@@ -10,5 +10,8 @@ echo "== native tests (GoogleTest, scalar and SSE kernels)"
 echo "== native tests again under AddressSanitizer + UndefinedBehaviorSanitizer"
 (cd build/asan && ctest --output-on-failure -j"$(nproc 2>/dev/null || echo 2)")
 
+echo "== training smoke run (tiny model, tiny data: the loss must fall; never touches models/)"
+bash scripts/model/smoke.sh
+
 echo "== JavaScript tests (node --test)"
 node --test --test-reporter=spec tests/js/*.test.js tests/browser/*.test.js
