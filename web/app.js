@@ -1,8 +1,9 @@
 // The demo page: one state object, recomputed on every keystroke or knob, drawn by the shared views.
 import { loadAttention } from '../bindings/index.js';
-import { DEFAULT_KNOBS, HEAD_CHOICES, embeddingsRun, modelRun, loadEmbeddingSource, loadModelSource, selectedHead } from './compute.js';
-import { VIEWS, ViewCanvas, themeOf, label, viewPng, viewSvg } from './views.js';
-import { renderStep, fmt } from './step.js';
+import { DEFAULT_KNOBS, HEAD_CHOICES, embeddingsRun, modelRun, loadEmbeddingSource, loadModelSource } from './compute.js';
+import { VIEWS, viewPng, viewSvg } from './views.js';
+import { AttentionViews } from './interaction.js';
+import { renderStep } from './step.js';
 import { download, matrixCsv, matrixJson, stateToHash, hashToState } from './exports.js';
 
 const $ = (id) => document.getElementById(id);
@@ -43,80 +44,12 @@ function recompute() {
 
 // ---- drawing ---------------------------------------------------------------------------------------
 
-const focus = () => state.hover ?? { query: state.query, key: state.key };
+const views = new AttentionViews(
+  { heatmap: $('host-heatmap'), lines: $('host-lines'), overview: $('host-overview') }, state,
+  { selection: afterSelection, head: afterHead, hover: paintTokenHighlights }, document.body);
+const focus = () => views.focus();
 
-function describeCell({ query, key }) {
-  const h = run && selectedHead(run, state.layer, state.head);
-  if (!h || query == null || key == null) {
-    const i = query ?? key;
-    return i == null ? '' : `${query != null ? 'query' : 'key'} ${i + 1}: “${label(run.units[i], 30)}”`;
-  }
-  const w = h.weights[query * run.n + key];
-  const masked = h.logits[query * run.n + key] === -Infinity;
-  return `“${label(run.units[query], 30)}” → “${label(run.units[key], 30)}”: ${masked ? 'masked, weight 0' : `weight ${fmt.weight(w)} (${(w * 100).toFixed(1)} %), score ${fmt.score(h.scores[query * run.n + key])}`}`;
-}
-
-function clampCell(query, key) {
-  const n = run.n;
-  return { query: Math.max(0, Math.min(n - 1, query)), key: Math.max(0, Math.min(n - 1, key)) };
-}
-
-const handlers = {
-  hover(target) {
-    if (!run || run.n === 0) return;
-    const next = target && 'layer' in target ? null : target;
-    if (JSON.stringify(next) === JSON.stringify(state.hover)) return;
-    state.hover = next;
-    paintHighlights();
-  },
-  choose(target) {
-    if ('layer' in target) { setHead(target.layer, target.head); return; }
-    if (target.query != null) state.query = target.query;
-    if (target.key != null) state.key = target.key;
-    afterSelection();
-  },
-  keyTarget(view, key) {
-    if (!run || run.n === 0) return undefined;
-    if (view === 'overview') {
-      const L = run.layers.length, H = run.layers[0].heads.length;
-      const moves = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
-      if (!moves[key]) return undefined;
-      setHead((state.layer + moves[key][0] + L) % L, (state.head + moves[key][1] + H) % H);
-      return { layer: state.layer, head: state.head };
-    }
-    const q = state.query ?? 0, k = state.key ?? 0, n = run.n;
-    const moves = {
-      ArrowUp: [q - 1, k], ArrowDown: [q + 1, k], ArrowLeft: [q, k - 1], ArrowRight: [q, k + 1],
-      Home: [q, 0], End: [q, n - 1], PageUp: [q - 10, k], PageDown: [q + 10, k],
-    };
-    if (!moves[key]) return undefined;
-    Object.assign(state, clampCell(...moves[key]));
-    state.hover = null;
-    afterSelection();
-    return { query: state.query, key: state.key };
-  },
-  describe(target, view) {
-    if ('layer' in target) return `layer ${target.layer + 1}, head ${target.head + 1}`;
-    return run ? describeCell(target) : '';
-  },
-  summary(view) {
-    if (!run || run.n === 0) return 'No tokens yet';
-    const where = run.mode === 'model' ? `layer ${state.layer + 1} head ${state.head + 1}` : `head ${state.head + 1}`;
-    if (view === 'overview') return `Small heatmaps of all ${run.layers.length * run.layers[0].heads.length} heads; arrow keys choose a head. Selected: ${where}.`;
-    return `${view === 'heatmap' ? 'Heatmap' : 'Lines view'} of attention weights for ${run.n} tokens, ${where}. Arrow keys move between query rows (up, down) and key columns (left, right). Focused: ${describeCell({ query: state.query, key: state.key })}`;
-  },
-};
-
-const views = Object.fromEntries(Object.entries(VIEWS).map(([name, view]) => [name, new ViewCanvas(view, $(`host-${name}`), handlers)]));
-
-function viewContext() {
-  return { run, layer: state.layer, head: state.head, focus: focus(), theme: themeOf(document.body), topK: state.topK };
-}
-
-function paintViews() {
-  const ctx = viewContext();
-  for (const [name, v] of Object.entries(views)) v.render(ctx, $(`host-${name}`).clientWidth);
-}
+function viewContext() { return views.context(); }
 
 function paintTokens() {
   const parts = [];
@@ -151,15 +84,10 @@ function paintTokenHighlights() {
   }
 }
 
-function paintHighlights() {
-  paintViews();
-  paintTokenHighlights();
-}
-
 function paintStep() {
   renderStep(ui.step, run, {
     layer: state.layer, head: state.head, query: state.query, key: state.key, showAll: state.showAll,
-    onKey: (k) => { state.key = k; afterSelection(); },
+    onKey: (k) => views.select({ key: k }),
     onShowAll: () => { state.showAll = true; paintStep(); },
   });
 }
@@ -231,7 +159,7 @@ function saveHash() {
 
 function paintAll() {
   paintTokens();
-  paintViews();
+  views.show(run);
   paintStep();
   paintControls();
   paintNext();
@@ -245,17 +173,17 @@ function update() {
   paintAll();
 }
 
+// After the views changed the query or key (they have repainted themselves).
 function afterSelection() {
-  paintHighlights();
+  paintTokenHighlights();
   paintStep();
   for (const b of ui.tokens.querySelectorAll('.tok')) b.tabIndex = Number(b.dataset.i) === state.query ? 0 : -1;
-  ui.announce.textContent = describeCell({ query: state.query, key: state.key });
+  ui.announce.textContent = views.describe();
   saveHash();
 }
 
-function setHead(layer, head) {
-  state.layer = layer; state.head = head;
-  paintViews(); paintStep(); paintControls(); saveHash();
+function afterHead() {
+  paintStep(); paintControls(); saveHash();
 }
 
 // ---- wiring ----------------------------------------------------------------------------------------
@@ -265,8 +193,8 @@ function wire() {
   ui.tokens.addEventListener('click', (e) => {
     const b = e.target.closest('.tok');
     if (!b) return;
-    state.query = state.key = Number(b.dataset.i);
-    afterSelection();
+    const i = Number(b.dataset.i);
+    views.select({ query: i, key: i });
   });
   ui.tokens.addEventListener('keydown', (e) => {
     const b = e.target.closest('.tok');
@@ -275,23 +203,23 @@ function wire() {
     const to = { ArrowLeft: i - 1, ArrowRight: i + 1, Home: 0, End: run.n - 1 }[e.key];
     if (to === undefined) return;
     e.preventDefault();
-    state.query = state.key = Math.max(0, Math.min(run.n - 1, to));
-    afterSelection();
+    const chosen = Math.max(0, Math.min(run.n - 1, to));
+    views.select({ query: chosen, key: chosen });
     ui.tokens.querySelector(`.tok[data-i="${state.query}"]`)?.focus();
   });
   ui.tokens.addEventListener('pointerover', (e) => {
     const b = e.target.closest('.tok');
-    if (b) handlers.hover({ query: Number(b.dataset.i), key: Number(b.dataset.i) });
+    if (b) views.hover({ query: Number(b.dataset.i), key: Number(b.dataset.i) });
   });
-  ui.tokens.addEventListener('pointerleave', () => handlers.hover(null));
-  ui.layer.addEventListener('change', () => setHead(Number(ui.layer.value), state.head));
-  ui.head.addEventListener('change', () => setHead(state.layer, Number(ui.head.value)));
+  ui.tokens.addEventListener('pointerleave', () => views.hover(null));
+  ui.layer.addEventListener('change', () => views.setHead(Number(ui.layer.value), state.head));
+  ui.head.addEventListener('change', () => views.setHead(state.layer, Number(ui.head.value)));
   const knob = (el, apply) => el.addEventListener('input', () => { apply(); update(); });
   knob(ui.heads, () => { state.knobs.heads = Number(ui.heads.value); state.head = 0; });
   knob(ui.scaling, () => { state.knobs.scaling = ui.scaling.checked; });
   knob(ui.causal, () => { state.knobs.causal = ui.causal.checked; });
   knob(ui.temperature, () => { state.knobs.temperature = Number(ui.temperature.value); });
-  ui.topk.addEventListener('change', () => { state.topK = ui.topk.value === 'auto' ? null : Number(ui.topk.value); paintViews(); });
+  ui.topk.addEventListener('change', () => { state.topK = ui.topk.value === 'auto' ? null : Number(ui.topk.value); views.paint(); });
   for (const radio of [ui.modeEmb, ui.modeModel]) {
     radio.addEventListener('change', () => { if (radio.checked) setMode(radio.value); });
   }
@@ -320,8 +248,8 @@ function wire() {
     }
   });
   window.addEventListener('hashchange', () => restoreHash());
-  new ResizeObserver(() => { if (run) paintViews(); }).observe($('views'));
-  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => { if (run) paintViews(); });
+  new ResizeObserver(() => views.paint()).observe($('views'));
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => views.paint());
 }
 
 function setMode(mode) {

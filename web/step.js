@@ -5,7 +5,7 @@
 import { CanvasPainter } from './painter.js';
 import { stripColours } from './palette.js';
 import { selectedHead } from './compute.js';
-import { label } from './views.js';
+import { fmt, label } from './format.js';
 
 const ROW_LIMIT = 24; // long sentences list the largest weights first; a button shows every key
 
@@ -15,13 +15,6 @@ function el(tag, className, text) {
   if (text != null) e.textContent = text;
   return e;
 }
-
-export const fmt = {
-  score: (x) => (x === -Infinity ? '−∞' : x.toFixed(3).replace('-', '−')),
-  weight: (x) => x.toFixed(4),
-  exp: (x) => x.toFixed(4),
-  vec: (x) => x.toFixed(2).replace('-', '−'),
-};
 
 function numberCell(kind, value, text) {
   const td = el('td', `num ${kind}`, text ?? fmt[kind === 'weight' || kind === 'exp' ? kind : 'score'](value));

@@ -6,6 +6,7 @@
 import { CanvasPainter, SvgPainter, textWidth } from './painter.js';
 import { matrixColours, sequential, css } from './palette.js';
 import { selectedHead } from './compute.js';
+import { label } from './format.js';
 
 const LABEL_SIZE = 12;
 const LEGEND_H = 34;
@@ -21,10 +22,6 @@ export function themeOf(el) {
   };
 }
 
-export function label(unit, max = 14) {
-  const t = unit.text.replace(/\s+/g, ' ');
-  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
-}
 
 function maxOf(a) { let m = 0; for (let i = 0; i < a.length; ++i) if (a[i] > m) m = a[i]; return m; }
 

@@ -1,0 +1,123 @@
+// What hover, click, touch and the keyboard do on the views, shared by the page and <qkv-attention>:
+// a pointer over a cell highlights its query row and key column everywhere; click, tap or the arrow
+// keys choose them; in the overview they choose a layer and head. The state object is the caller's
+// (it holds layer, head, query, key, hover and topK); the callbacks say what changed.
+import { VIEWS, ViewCanvas, themeOf } from './views.js';
+import { selectedHead } from './compute.js';
+import { fmt, label } from './format.js';
+
+/** One sentence about cell (query, key) of the selected head, for tooltips and screen readers. */
+export function describeCell(run, layer, head, { query, key }) {
+  const h = run && selectedHead(run, layer, head);
+  if (!h || (query == null && key == null)) return '';
+  if (query == null || key == null) {
+    const i = query ?? key;
+    return `${query != null ? 'query' : 'key'} ${i + 1}: “${label(run.units[i], 30)}”`;
+  }
+  const at = query * run.n + key, w = h.weights[at];
+  const masked = h.logits[at] === -Infinity;
+  return `“${label(run.units[query], 30)}” → “${label(run.units[key], 30)}”: ` +
+    (masked ? 'masked, weight 0' : `weight ${fmt.weight(w)} (${(w * 100).toFixed(1)} %), score ${fmt.score(h.scores[at])}`);
+}
+
+const clamp = (x, n) => Math.max(0, Math.min(n - 1, x));
+
+export class AttentionViews {
+  /**
+   * @param {Record<string, HTMLElement>} hosts  view name → element to draw it in
+   * @param {object} state  { layer, head, query, key, hover, topK }, shared with the caller
+   * @param {{ selection?(): void, head?(): void, hover?(): void }} on  called after each change
+   * @param {HTMLElement} themeSource  where the CSS colour variables are read
+   */
+  constructor(hosts, state, on, themeSource) {
+    this.state = state;
+    this.on = on;
+    this.themeSource = themeSource;
+    this.run = null;
+    this.hosts = hosts;
+    this.canvases = Object.fromEntries(Object.entries(hosts).map(([name, host]) => [name, new ViewCanvas(VIEWS[name], host, this.#handlers())]));
+  }
+
+  focus() { return this.state.hover ?? { query: this.state.query, key: this.state.key }; }
+
+  context() {
+    const s = this.state;
+    return { run: this.run, layer: s.layer, head: s.head, focus: this.focus(), theme: themeOf(this.themeSource), topK: s.topK };
+  }
+
+  /** Shows a new run (after a keystroke or a knob) and repaints. */
+  show(run) {
+    this.run = run;
+    this.paint();
+  }
+
+  paint() {
+    if (!this.run) return;
+    const ctx = this.context();
+    for (const [name, v] of Object.entries(this.canvases)) v.render(ctx, this.hosts[name].clientWidth);
+  }
+
+  describe(target = this.state) {
+    return describeCell(this.run, this.state.layer, this.state.head, target);
+  }
+
+  setHead(layer, head) {
+    Object.assign(this.state, { layer, head });
+    this.paint();
+    this.on.head?.();
+  }
+
+  /** Highlights a query row and key column everywhere without choosing them (null: back to the choice). */
+  hover(target) {
+    if (!this.run?.n) return;
+    const next = target && !('layer' in target) ? target : null;
+    if (JSON.stringify(next) === JSON.stringify(this.state.hover)) return;
+    this.state.hover = next;
+    this.paint();
+    this.on.hover?.();
+  }
+
+  select({ query, key }) {
+    if (query != null) this.state.query = query;
+    if (key != null) this.state.key = key;
+    this.state.hover = null;
+    this.paint();
+    this.on.selection?.();
+  }
+
+  #handlers() {
+    const s = this.state;
+    return {
+      hover: (target) => this.hover(target),
+      choose: (target) => ('layer' in target ? this.setHead(target.layer, target.head) : this.select(target)),
+      keyTarget: (view, key) => {
+        const run = this.run;
+        if (!run?.n) return undefined;
+        if (view === 'overview') {
+          const L = run.layers.length, H = run.layers[0].heads.length;
+          const move = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] }[key];
+          if (!move) return undefined;
+          this.setHead((s.layer + move[0] + L) % L, (s.head + move[1] + H) % H);
+          return { layer: s.layer, head: s.head };
+        }
+        const q = s.query ?? 0, k = s.key ?? 0, n = run.n;
+        const move = {
+          ArrowUp: [q - 1, k], ArrowDown: [q + 1, k], ArrowLeft: [q, k - 1], ArrowRight: [q, k + 1],
+          Home: [q, 0], End: [q, n - 1], PageUp: [q - 10, k], PageDown: [q + 10, k],
+        }[key];
+        if (!move) return undefined;
+        this.select({ query: clamp(move[0], n), key: clamp(move[1], n) });
+        return { query: s.query, key: s.key };
+      },
+      describe: (target) => ('layer' in target ? `layer ${target.layer + 1}, head ${target.head + 1}` : this.describe(target)),
+      summary: (view) => {
+        const run = this.run;
+        if (!run?.n) return 'No tokens yet';
+        const where = run.mode === 'model' ? `layer ${s.layer + 1} head ${s.head + 1}` : `head ${s.head + 1}`;
+        if (view === 'overview') return `Small heatmaps of all ${run.layers.length * run.layers[0].heads.length} heads; arrow keys choose a head. Selected: ${where}.`;
+        return `${view === 'heatmap' ? 'Heatmap' : 'Lines view'} of attention weights for ${run.n} tokens, ${where}. ` +
+          `Arrow keys move between query rows (up, down) and key columns (left, right). Focused: ${this.describe()}`;
+      },
+    };
+  }
+}
