@@ -1,9 +1,10 @@
 // The demo page: one state object, recomputed on every keystroke or knob, drawn by the shared views.
 import { loadAttention } from '../bindings/index.js';
-import { DEFAULT_KNOBS, HEAD_CHOICES, embeddingsRun, modelRun, loadEmbeddingSource, loadModelSource } from './compute.js';
+import { DEFAULT_KNOBS, HEAD_CHOICES, computeRun, loadEmbeddingSource, loadModelSource } from './compute.js';
 import { VIEWS, viewPng, viewSvg } from './views.js';
 import { AttentionViews } from './interaction.js';
 import { renderStep } from './step.js';
+import { renderTokens, highlightTokens, wireTokens } from './tokens.js';
 import { download, matrixCsv, matrixJson, stateToHash, hashToState } from './exports.js';
 
 const $ = (id) => document.getElementById(id);
@@ -28,18 +29,8 @@ for (const h of HEAD_CHOICES) ui.heads.append(new Option(`${h} × ${100 / h} dim
 
 function recompute() {
   const t0 = performance.now();
-  // While the query is the last token, it stays the last token as the sentence grows or shrinks.
-  const followLast = run && state.query === run.n - 1;
-  const keyOnQuery = state.key === state.query;
-  run = state.mode === 'model' && model ? modelRun(qkv, model, state.text, state.knobs) : embeddingsRun(qkv, embeddings, state.text, state.knobs);
+  run = computeRun(qkv, { embeddings, model }, state, run);
   computeMs = performance.now() - t0;
-  const layers = run.layers.length, heads = run.layers[0]?.heads.length ?? 1;
-  state.layer = Math.min(state.layer, Math.max(layers - 1, 0));
-  state.head = Math.min(state.head, Math.max(heads - 1, 0));
-  if (run.n === 0) { state.query = state.key = null; return; }
-  // By default the step panel follows the last token: it has the most keys to look at in causal mode.
-  if (state.query == null || state.query >= run.n || followLast) state.query = run.n - 1;
-  if (state.key == null || state.key >= run.n || keyOnQuery) state.key = state.query;
 }
 
 // ---- drawing ---------------------------------------------------------------------------------------
@@ -51,38 +42,9 @@ const focus = () => views.focus();
 
 function viewContext() { return views.context(); }
 
-function paintTokens() {
-  const parts = [];
-  let at = 0;
-  const f = focus();
-  run.units.forEach((u, i) => {
-    if (u.start > at) parts.push(document.createTextNode(state.text.slice(at, u.start)));
-    const b = document.createElement('button');
-    b.type = 'button';
-    b.className = 'tok';
-    b.dataset.i = String(i);
-    b.textContent = u.start === u.end ? u.text : state.text.slice(u.start, u.end);
-    if (u.start === u.end) b.classList.add('special');
-    if (u.unknown) { b.classList.add('unk'); b.title = 'not in the vocabulary: uses the <unk> vector'; }
-    else if (u.vocab && u.vocab !== u.text.toLowerCase()) b.title = `looked up as “${u.vocab}”`;
-    b.tabIndex = i === (state.query ?? 0) ? 0 : -1;
-    b.classList.toggle('is-query', i === f.query);
-    b.classList.toggle('is-key', i === f.key);
-    parts.push(b);
-    at = Math.max(at, u.end);
-  });
-  if (at < state.text.length) parts.push(document.createTextNode(state.text.slice(at)));
-  ui.tokens.replaceChildren(...parts);
-}
+function paintTokens() { renderTokens(ui.tokens, run, focus(), state.query); }
 
-function paintTokenHighlights() {
-  const f = focus();
-  for (const b of ui.tokens.querySelectorAll('.tok')) {
-    const i = Number(b.dataset.i);
-    b.classList.toggle('is-query', i === f.query);
-    b.classList.toggle('is-key', i === f.key);
-  }
-}
+function paintTokenHighlights() { highlightTokens(ui.tokens, focus(), state.query); }
 
 function paintStep() {
   renderStep(ui.step, run, {
@@ -177,7 +139,6 @@ function update() {
 function afterSelection() {
   paintTokenHighlights();
   paintStep();
-  for (const b of ui.tokens.querySelectorAll('.tok')) b.tabIndex = Number(b.dataset.i) === state.query ? 0 : -1;
   ui.announce.textContent = views.describe();
   saveHash();
 }
@@ -190,28 +151,7 @@ function afterHead() {
 
 function wire() {
   ui.sentence.addEventListener('input', () => { state.text = ui.sentence.value; state.showAll = false; update(); });
-  ui.tokens.addEventListener('click', (e) => {
-    const b = e.target.closest('.tok');
-    if (!b) return;
-    const i = Number(b.dataset.i);
-    views.select({ query: i, key: i });
-  });
-  ui.tokens.addEventListener('keydown', (e) => {
-    const b = e.target.closest('.tok');
-    if (!b || !run) return;
-    const i = Number(b.dataset.i);
-    const to = { ArrowLeft: i - 1, ArrowRight: i + 1, Home: 0, End: run.n - 1 }[e.key];
-    if (to === undefined) return;
-    e.preventDefault();
-    const chosen = Math.max(0, Math.min(run.n - 1, to));
-    views.select({ query: chosen, key: chosen });
-    ui.tokens.querySelector(`.tok[data-i="${state.query}"]`)?.focus();
-  });
-  ui.tokens.addEventListener('pointerover', (e) => {
-    const b = e.target.closest('.tok');
-    if (b) views.hover({ query: Number(b.dataset.i), key: Number(b.dataset.i) });
-  });
-  ui.tokens.addEventListener('pointerleave', () => views.hover(null));
+  wireTokens(ui.tokens, views);
   ui.layer.addEventListener('change', () => views.setHead(Number(ui.layer.value), state.head));
   ui.head.addEventListener('change', () => views.setHead(state.layer, Number(ui.head.value)));
   const knob = (el, apply) => el.addEventListener('input', () => { apply(); update(); });

@@ -19,14 +19,14 @@ export function embeddingSource(embeddings) {
   };
 }
 
-/** The bundled GloVe table as a source. */
-export async function loadEmbeddingSource(qkv) {
-  return embeddingSource(await qkv.loadEmbeddings());
+/** The bundled GloVe table as a source (or the table at `url`). */
+export async function loadEmbeddingSource(qkv, url = undefined) {
+  return embeddingSource(await qkv.loadEmbeddings(url));
 }
 
-/** The bundled trained model; `onProgress(fraction | null)` follows the download. */
-export function loadModelSource(qkv, onProgress) {
-  return qkv.loadModel(undefined, { onProgress: (loaded, total) => onProgress(total > 0 ? loaded / total : null) });
+/** The bundled trained model (or the one at `url`); `onProgress(fraction | null)` follows the download. */
+export function loadModelSource(qkv, onProgress, url = undefined) {
+  return qkv.loadModel(url, { onProgress: (loaded, total) => onProgress(total > 0 ? loaded / total : null) });
 }
 
 // A piece of the tokenizer's output as the views show it: the typed text (or <bos>), and the
@@ -118,4 +118,25 @@ export function modelRun(qkv, model, text, knobs = DEFAULT_KNOBS) {
 export function selectedHead(run, layer, head) {
   const l = run.layers[Math.min(layer, run.layers.length - 1)];
   return l ? l.heads[Math.min(head, l.heads.length - 1)] : null;
+}
+
+/**
+ * The run for `state` (text, mode, knobs) from `sources` ({ embeddings, model }; model mode falls back
+ * to embeddings while no model is loaded). Keeps state.layer, head, query and key where they still
+ * make sense for the new run; `previous` is the run shown before this keystroke.
+ */
+export function computeRun(qkv, sources, state, previous = null) {
+  // While the query is the last token, it stays the last token as the sentence grows or shrinks.
+  const followLast = previous && state.query === previous.n - 1;
+  const keyOnQuery = state.key === state.query;
+  const run = state.mode === 'model' && sources.model
+    ? modelRun(qkv, sources.model, state.text, state.knobs) : embeddingsRun(qkv, sources.embeddings, state.text, state.knobs);
+  const layers = run.layers.length, heads = run.layers[0]?.heads.length ?? 1;
+  state.layer = Math.min(state.layer, Math.max(layers - 1, 0));
+  state.head = Math.min(state.head, Math.max(heads - 1, 0));
+  if (run.n === 0) { state.query = state.key = null; return run; }
+  // By default the step panel follows the last token: it has the most keys to look at in causal mode.
+  if (state.query == null || state.query >= run.n || followLast) state.query = run.n - 1;
+  if (state.key == null || state.key >= run.n || keyOnQuery) state.key = state.query;
+  return run;
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { openBrowser, watchPage, ARTIFACTS } from './chromium.js';
 import { loadAttention } from '../../bindings/index.js';
 import { modelMounts, REAL_MODEL } from './stand-in-model.js';
+import { stepNumbers as readStep, embeddingsReference, assertStepMatches, XSS_PAYLOADS, inkedFraction } from './page-helpers.js';
 
 let browser, origin, qkv, embeddings, model;
 const pages = [];
@@ -24,43 +25,8 @@ async function open(hash = '', { dark = false, context } = {}) {
   return { page, seen, response };
 }
 
-// Everything the step panel shows for its query, as numbers.
-async function stepNumbers(page) {
-  return page.$eval('#step', (step) => ({
-    query: Number(step.dataset.query), key: Number(step.dataset.key), head: Number(step.dataset.head), layer: Number(step.dataset.layer),
-    rows: [...step.querySelectorAll('tbody tr')].map((tr) => {
-      const cell = (kind) => tr.querySelector(`td[data-kind="${kind}"]`);
-      return {
-        key: Number(tr.dataset.key),
-        score: Number(cell('score').dataset.value), logit: Number(cell('logit').dataset.value), weight: Number(cell('weight').dataset.value),
-        weightText: cell('weight').textContent, scoreText: cell('score').textContent,
-      };
-    }),
-  }));
-}
-
-// The package in Node on the same sentence: Q = K = V = GloVe vectors, split into `heads` heads.
-function reference(text, { heads = 1, causal = false, temperature = 1, scaling = true } = {}) {
-  const { vectors, tokens } = embeddings.lookup(text);
-  const n = tokens.length, d = embeddings.dim / heads;
-  const x = new Float32Array(n * embeddings.dim);
-  for (let h = 0; h < heads; ++h) for (let i = 0; i < n; ++i) x.set(vectors.subarray(i * embeddings.dim + h * d, i * embeddings.dim + (h + 1) * d), (h * n + i) * d);
-  const r = qkv.attention({ q: x, k: x, v: x, heads, dim: d, queries: n, causal, temperature, scoring: scaling ? 'scaled_dot' : 'dot', returnWeights: true, returnScores: true, returnLogits: true });
-  return { n, tokens, d, ...r };
-}
-
-function assertStepMatches(shown, ref, head = 0) {
-  const { n } = ref, i = shown.query;
-  assert.ok(shown.rows.length > 0);
-  for (const row of shown.rows) {
-    const at = head * n * n + i * n + row.key;
-    assert.ok(Math.abs(row.weight - ref.weights[at]) < 1e-6, `weight ${i},${row.key}: ${row.weight} vs ${ref.weights[at]}`);
-    assert.ok(Math.abs(row.score - ref.scores[at]) < 1e-4 * Math.max(1, Math.abs(ref.scores[at])), `score ${i},${row.key}`);
-    if (ref.logits[at] === -Infinity) assert.equal(row.logit, -Infinity);
-    else assert.ok(Math.abs(row.logit - ref.logits[at]) < 1e-4 * Math.max(1, Math.abs(ref.logits[at])), `logit ${i},${row.key}`);
-    assert.equal(row.weightText, ref.weights[at].toFixed(4), 'the text shown is the value rounded');
-  }
-}
+const stepNumbers = (page) => readStep(page, '#step');
+const reference = (text, knobs) => embeddingsReference(qkv, embeddings, text, knobs);
 
 async function download(page, selector) {
   const [file] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
@@ -94,12 +60,7 @@ describe('demo page', () => {
     assert.match(response.headers()['content-security-policy'], /default-src 'self'; script-src 'self' 'wasm-unsafe-eval'/);
     assert.equal(await page.isChecked('#mode-embeddings'), true);
     for (const view of ['heatmap', 'lines', 'overview']) {
-      const inked = await page.$eval(`#host-${view} canvas`, (c) => {
-        const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        let n = 0;
-        for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
-        return n / (c.width * c.height);
-      });
+      const inked = await inkedFraction(page, `#host-${view} canvas`);
       assert.ok(inked > 0.05, `${view} has drawn something (${inked})`);
     }
     assert.ok(await page.$$eval('#step canvas', (c) => c.length) >= 4, 'Q, K, V and output strips');
@@ -290,13 +251,7 @@ describe('demo page', () => {
     const { page } = await open();
     await page.evaluate(() => { window.__xss = 0; });
     page.on('dialog', () => assert.fail('a dialog opened'));
-    const payloads = [
-      '<img src=x onerror="window.__xss=1">', '<script>window.__xss=2</script>', '"><svg onload=window.__xss=3>',
-      'javascript:window.__xss=4', '<iframe srcdoc="<script>parent.__xss=5</script>">', "'; window.__xss=6; '",
-      '{{constructor.constructor("window.__xss=7")()}}', '<a href="javascript:window.__xss=8">x</a>', '&lt;b&gt;bold&lt;/b&gt;',
-      '<style>body{display:none}</style>', '=HYPERLINK("http://example.com")',
-    ];
-    for (const p of payloads) {
+    for (const p of XSS_PAYLOADS) {
       await page.fill('#sentence', p);
       await page.waitForFunction(() => document.body.dataset.n !== undefined);
       const shownText = await page.$eval('#tokens', (el) => el.textContent);
