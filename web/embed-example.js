@@ -1,0 +1,8 @@
+// What a lesson page may add for embed.html iframes: fit each frame to the height its widget reports.
+// Optional; without it the iframe keeps the height the page gave it.
+window.addEventListener('message', (e) => {
+  if (e.data?.type !== 'qkv-attention:height' || !Number.isFinite(e.data.height)) return;
+  for (const frame of document.querySelectorAll('iframe')) {
+    if (frame.contentWindow === e.source) frame.style.height = `${Math.min(Math.max(e.data.height, 80), 4000)}px`;
+  }
+});
