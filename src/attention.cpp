@@ -251,7 +251,11 @@ Status attention(const AttentionArgs& a, const Kernels& kn, Scratch& scratch) {
   const uint64_t bh = uint64_t(a.batch) * a.heads;
   const uint64_t q_elems = bh * a.n_q * a.dim, k_elems = bh * a.n_k * a.dim, v_elems = bh * a.n_k * a.value_dim;
   const uint64_t plane = uint64_t(a.n_q) * a.n_k;
-  if (!fits(q_elems) || !fits(k_elems) || !fits(v_elems) || !fits(bh * plane) || !fits(bh * a.n_q * a.value_dim))
+  // n_q × n_k planes exist only when weights, scores, logits or a per-element mask are passed: the
+  // output-only path never has one, so n = 32768 is fine there in 32-bit wasm.
+  const bool planes = a.weights || a.scores || a.logits || a.mask.bool_mask.data || a.mask.add_mask.data;
+  if (!fits(q_elems) || !fits(k_elems) || !fits(v_elems) || (planes && !fits(bh * plane)) ||
+      !fits(bh * a.n_q * a.value_dim))
     return Status::Error(Code::out_of_memory, "the tensors are larger than the address space");
   if (a.scoring != Scoring::dot && a.scoring != Scoring::scaled_dot && a.scoring != Scoring::additive)
     return invalid("scoring must be 'dot', 'scaled_dot' or 'additive'");

@@ -52,6 +52,23 @@ for (const backend of BACKENDS) {
     }
   });
 
+  test(`${backend}: output only (online softmax) equals the materialised path within 1e-5`, async () => {
+    const qkv = await load(backend);
+    const r = rng(16);
+    for (let trial = 0; trial < 16; ++trial) {
+      // Across the core's 32-query blocks and 64-key tiles, with tails.
+      const batch = 2, heads = 1 + (trial % 2), queries = r.int(1, 75), keys = r.int(1, 150), dim = r.int(1, 70), valueDim = r.int(1, 20);
+      const q = r.array(batch * heads * queries * dim), k = r.array(batch * heads * keys * dim), v = r.array(batch * heads * keys * valueDim);
+      const opts = { q, k, v, batch, heads, queries, keys, dim, valueDim, causal: trial % 3 === 0 };
+      if (trial % 2 === 1) opts.keyLengths = [r.int(0, keys), keys];
+      if (trial % 4 === 2) opts.mask = Array.from({ length: queries * keys }, () => r() > 0.2);
+      const materialised = qkv.attention({ ...opts, returnWeights: true }).output;
+      const online = qkv.attention(opts).output;
+      assert.ok(maxAbsDiff(online, materialised) < 1e-5, `online vs materialised, trial ${trial}`);
+      assert.ok(maxAbsDiff(online, attentionRef(opts).output) < TOL + 1e-7 * dim, `online vs float64, trial ${trial}`);
+    }
+  });
+
   test(`${backend}: scores and logits are the steps before softmax`, async () => {
     const qkv = await load(backend);
     const r = rng(8);

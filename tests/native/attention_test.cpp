@@ -101,6 +101,45 @@ TEST_P(AttentionTest, MasksMatchFloat64) {
   }
 }
 
+// Output only (no weights, scores or logits asked for) runs the online-softmax path over key tiles;
+// it must give the materialised path's output within 1e-5 and match float64. Shapes cross the
+// 32-query blocks and 64-key tiles with tails, under causal, padding and boolean masks.
+TEST_P(AttentionTest, OnlineSoftmaxOutputEqualsMaterialised) {
+  std::mt19937 rng(14);
+  for (int trial = 0; trial < 24; ++trial) {
+    std::uniform_int_distribution<int> nq(1, 75), nk(1, 150), dim(1, 70), dv(1, 20);
+    const int batch = 2, heads = 1 + trial % 2;
+    Problem p = make_problem(batch, heads, nq(rng), nk(rng), dim(rng), dv(rng), rng);
+    std::vector<int32_t> lengths = {std::uniform_int_distribution<int>(0, p.nk)(rng), p.nk};
+    std::vector<uint8_t> bmask(size_t(p.nq) * p.nk);
+    for (auto& m : bmask) m = rng() % 5 != 0;
+    AttentionArgs a = p.args();
+    a.mask.causal = trial % 3 == 0;
+    if (trial % 2 == 1) a.mask.key_lengths = lengths.data();
+    if (trial % 4 == 2) a.mask.bool_mask = {bmask.data(), 1, 1};
+    ASSERT_TRUE(attention(a, kn(), scratch).ok());
+    const auto materialised = p.out;
+    std::fill(p.out.begin(), p.out.end(), 0.0f);
+    a.weights = nullptr;
+    ASSERT_TRUE(attention(a, kn(), scratch).ok());
+    for (size_t i = 0; i < p.out.size(); ++i)
+      ASSERT_NEAR(p.out[i], materialised[i], 1e-5) << kn().name << " trial " << trial << " output " << i;
+    for (int b = 0; b < batch; ++b)
+      for (int h = 0; h < heads; ++h) {
+        const size_t bh = size_t(b) * heads + h;
+        auto allowed = [&](size_t i, size_t j) {
+          return (!a.mask.key_lengths || int(j) < lengths[b]) && (!a.mask.causal || j <= i) &&
+                 (!a.mask.bool_mask.data || bmask[i * p.nk + j]);
+        };
+        auto ref = test::attention_ref(p.nq, p.nk, p.d, p.dv, &p.q[bh * p.nq * p.d], &p.k[bh * p.nk * p.d],
+                                       &p.v[bh * p.nk * p.dv], 1.0 / std::sqrt(double(p.d)), allowed);
+        const size_t op = size_t(p.nq) * p.dv;
+        for (size_t i = 0; i < op; ++i)
+          ASSERT_NEAR(p.out[bh * op + i], ref.output[i], 2e-6 + 1e-7 * p.d) << "trial " << trial << " output " << i;
+      }
+  }
+}
+
 TEST_P(AttentionTest, RowsSumToOneAndFullyMaskedRowsAreZero) {
   std::mt19937 rng(12);
   Problem p = make_problem(1, 1, 5, 6, 4, 3, rng);

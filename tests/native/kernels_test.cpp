@@ -152,6 +152,119 @@ TEST_P(KernelTest, SoftmaxOfMaskedEntries) {
   }
 }
 
+// Q·Kᵀ over packed panels: every tail of m, of n (a partial last panel) and of k, with strides wider
+// than the rows; C's padding columns must stay untouched.
+TEST_P(KernelTest, GemmNtPackedMatchesFloat64) {
+  const Kernels& kn = *GetParam();
+  std::mt19937 rng(4);
+  for (size_t m : kSizes)
+    for (size_t n : {1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 33, 64})
+      for (size_t k : {1, 3, 4, 5, 8, 9, 64, 67}) {
+        const size_t lda = k + 3, ldb = k + 1, ldc = n + 2;
+        auto a = random_vector(m * lda, rng), b = random_vector(n * ldb, rng);
+        std::vector<float> packed(packed_panels_size(n, k)), c(m * ldc, 7.0f);
+        pack_panels(n, k, b.data(), ldb, packed.data());
+        const float alpha = -0.61f;
+        kn.gemm_nt_packed(m, n, k, alpha, a.data(), lda, packed.data(), c.data(), ldc);
+        for (size_t i = 0; i < m; ++i)
+          for (size_t j = 0; j < ldc; ++j) {
+            if (j >= n) {
+              ASSERT_EQ(c[i * ldc + j], 7.0f) << kn.name << " wrote outside C at " << i << "," << j;
+              continue;
+            }
+            double ref = 0, mag = 0;
+            for (size_t p = 0; p < k; ++p) {
+              ref += double(a[i * lda + p]) * b[j * ldb + p];
+              mag += std::abs(double(a[i * lda + p]) * b[j * ldb + p]);
+            }
+            ASSERT_NEAR(c[i * ldc + j], alpha * ref, 1e-6 + 2e-7 * k * std::abs(alpha) * mag)
+                << kn.name << " m=" << m << " n=" << n << " k=" << k << " at " << i << "," << j;
+          }
+      }
+}
+
+// The online-softmax output update C = row_scale·C + A·B, every tail of m, n and k.
+TEST_P(KernelTest, GemmNnAccMatchesFloat64) {
+  const Kernels& kn = *GetParam();
+  std::mt19937 rng(5);
+  for (size_t m : kSizes)
+    for (size_t n : kSizes)
+      for (size_t k : {1, 2, 5, 8, 17, 64}) {
+        const size_t lda = k + 1, ldb = n + 3, ldc = n + 1;
+        auto a = random_vector(m * lda, rng, 0.0f, 1.0f), b = random_vector(k * ldb, rng);
+        auto scale = random_vector(m, rng, 0.0f, 1.0f), c = random_vector(m * ldc, rng);
+        for (size_t i = 0; i < m; ++i) c[i * ldc + n] = 7.0f;  // padding column
+        const auto c0 = c;
+        kn.gemm_nn_acc(m, n, k, a.data(), lda, b.data(), ldb, scale.data(), c.data(), ldc);
+        for (size_t i = 0; i < m; ++i) {
+          ASSERT_EQ(c[i * ldc + n], 7.0f) << kn.name << " wrote outside C";
+          for (size_t j = 0; j < n; ++j) {
+            double ref = double(scale[i]) * c0[i * ldc + j], mag = std::abs(ref);
+            for (size_t p = 0; p < k; ++p) {
+              ref += double(a[i * lda + p]) * b[p * ldb + j];
+              mag += std::abs(double(a[i * lda + p]) * b[p * ldb + j]);
+            }
+            ASSERT_NEAR(c[i * ldc + j], ref, 1e-6 + 2e-7 * (k + 1) * mag)
+                << kn.name << " m=" << m << " n=" << n << " k=" << k << " at " << i << "," << j;
+          }
+        }
+      }
+}
+
+// One step of online softmax after another, against the same recurrence in float64: logits around
+// 90–100 (exp overflows unless the running max is subtracted), masked (-inf) entries, a row masked in
+// the first tile only and a row masked throughout; every tail of rows and of columns.
+TEST_P(KernelTest, SoftmaxOnlineMatchesFloat64Recurrence) {
+  const Kernels& kn = *GetParam();
+  const float inf = std::numeric_limits<float>::infinity();
+  std::mt19937 rng(6);
+  for (size_t rows : {1, 2, 3, 4, 5, 7, 9})
+    for (size_t cols : {1, 2, 3, 4, 5, 7, 8, 9, 16, 33, 64}) {
+      const size_t ldx = cols + 2, tiles = 3;
+      std::vector<float> m(rows, -inf), l(rows, 0.0f), scale(rows, -1.0f);
+      std::vector<double> md(rows, -std::numeric_limits<double>::infinity()), ld(rows, 0.0);
+      for (size_t t = 0; t < tiles; ++t) {
+        // Later tiles reach higher, so that the running max moves and rescales the sums.
+        auto x = random_vector(rows * ldx, rng, 90.0f + 2.0f * t, 100.0f + 2.0f * t);
+        for (size_t r = 0; r < rows; ++r) {
+          for (size_t j = 0; j < cols; ++j)
+            if (rng() % 5 == 0) x[r * ldx + j] = -inf;
+          if (r == 1 && t == 0) std::fill(&x[r * ldx], &x[r * ldx + cols], -inf);  // masked, then not
+          if (r == 2) std::fill(&x[r * ldx], &x[r * ldx + cols], -inf);             // masked throughout
+          x[r * ldx + cols] = x[r * ldx + cols + 1] = 12345.0f;                      // stride padding
+        }
+        const auto x0 = x;
+        kn.softmax_online(rows, cols, x.data(), ldx, m.data(), l.data(), scale.data());
+        for (size_t r = 0; r < rows; ++r) {
+          const std::string at = std::string(kn.name) + " rows=" + std::to_string(rows) + " cols=" +
+                                 std::to_string(cols) + " tile " + std::to_string(t) + " row " + std::to_string(r);
+          double mx = md[r];
+          for (size_t j = 0; j < cols; ++j) mx = std::max(mx, double(x0[r * ldx + j]));
+          if (mx == -std::numeric_limits<double>::infinity()) {  // nothing seen yet
+            for (size_t j = 0; j < cols; ++j) ASSERT_EQ(x[r * ldx + j], 0.0f) << at;
+            ASSERT_EQ(scale[r], 1.0f) << at;
+            ASSERT_EQ(l[r], 0.0f) << at;
+            continue;
+          }
+          const double sc = std::exp(md[r] - mx);  // exp(-inf) = 0 on the first open tile
+          double sum = 0;
+          for (size_t j = 0; j < cols; ++j) {
+            const double e = std::exp(double(x0[r * ldx + j]) - mx);
+            sum += e;
+            ASSERT_TRUE(std::isfinite(x[r * ldx + j])) << at;
+            ASSERT_NEAR(x[r * ldx + j], e, 3e-7 * e + 1e-30) << at << " col " << j;
+          }
+          ASSERT_NEAR(scale[r], sc, 3e-7 * sc + 1e-30) << at;
+          ld[r] = ld[r] * sc + sum;
+          md[r] = mx;
+          ASSERT_EQ(m[r], float(mx)) << at;
+          ASSERT_NEAR(l[r], ld[r], 1e-6 * ld[r]) << at;
+          ASSERT_EQ(x[r * ldx + cols], 12345.0f) << at << ": wrote into the stride padding";
+        }
+      }
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllKernelSets, KernelTest, ::testing::ValuesIn(test::all_kernel_sets()),
                          [](const auto& info) { return std::string(info.param->name); });
 
