@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the core: `wasm` (the two WebAssembly modules, copied to dist/), `native` (library and
-# GoogleTest tests), `sanitize` (the same tests under ASan and UBSan), or `all`. Incremental: a
+# GoogleTest tests), `sanitize` (the same tests under ASan and UBSan), `all` (those three), or
+# `bench` (wasm, and the kernel module bench/bench.mjs measures the wasm SIMD peak with). Incremental: a
 # second run with nothing changed takes about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,10 +30,16 @@ build_wasm() {
   done
 }
 
+build_bench() {
+  build_wasm
+  cmake --build build/wasm -j"$jobs" --target qkv-bench-kernels
+}
+
 case "$what" in
   wasm) build_wasm ;;
+  bench) build_bench ;;
   native) build_native ;;
   sanitize) build_sanitize ;;
   all) build_native; build_sanitize; build_wasm ;;
-  *) echo "usage: build.sh [wasm|native|sanitize|all]" >&2; exit 2 ;;
+  *) echo "usage: build.sh [wasm|native|sanitize|all|bench]" >&2; exit 2 ;;
 esac
