@@ -147,21 +147,26 @@ inline void gemm_nt_packed_rows(size_t n, size_t k, float alpha, const float* a,
 }
 
 // exp(x) for x <= 0: x = n·ln2 + t with |t| <= ln2/2 (ln2 split in two for accuracy), exp(t) by a
-// degree-5 polynomial, 2^n built in the exponent bits. Coefficients from XNNPACK's rr2_p5 kernels.
-// Inputs below the smallest normal's log give 0, so -inf (a masked key) gives exactly 0.
+// degree-5 polynomial, 2^n built in the exponent bits. Coefficients and the rounding trick from
+// XNNPACK's rr2_p5 kernels: adding 1.5·2^23 + 127 rounds x/ln2 to an integer n and leaves n + 127 in
+// the low mantissa bits, which shift into the exponent field as 2^n. No float→int conversion, which
+// V8 lowers to a long sequence on x64: one online-softmax step on a 32×64 tile in wasm went from
+// 1.35 to 1.03 ns per score. Inputs below the smallest normal's log give 0, so -inf (a masked key)
+// gives exactly 0.
 inline vf4 exp_nonpositive(vf4 x) {
   const vf4 cutoff = splat(-0x1.5D589Ep6f);  // ln(2^-126)
-  const vf4 xc = max(x, cutoff);
-  const vf4 n = round_nearest(mul(xc, splat(0x1.715476p+0f)));
-  const vf4 s = exp2_int(n);
-  vf4 t = madd(n, splat(-0x1.62E400p-1f), xc);
+  const vf4 magic = splat(0x1.8000FEp23f);   // 1.5·2^23 + 127
+  vf4 n = madd(x, splat(0x1.715476p+0f), magic);
+  const vf4 s = low_bits_to_exponent(n);
+  n = sub(n, magic);
+  vf4 t = madd(n, splat(-0x1.62E400p-1f), x);
   t = madd(n, splat(-0x1.7F7D1Cp-20f), t);
   vf4 p = madd(splat(0x1.0F9F9Cp-7f), t, splat(0x1.573A1Ap-5f));
   p = madd(p, t, splat(0x1.555A80p-3f));
   p = madd(p, t, splat(0x1.FFFDC6p-2f));
   p = madd(p, t, splat(0x1.FFFFF6p-1f));
   t = mul(t, s);
-  return keep_if_ge(madd(t, p, s), x, cutoff);
+  return keep_if_ge(madd(t, p, s), x, cutoff);  // below the cutoff (and -inf, NaN): 0
 }
 
 }  // namespace

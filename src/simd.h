@@ -56,13 +56,11 @@ inline float hmax(vf4 v) {
 }
 // Lanes where a >= b keep v, the others become +0.
 inline vf4 keep_if_ge(vf4 v, vf4 a, vf4 b) { return wasm_v128_and(v, wasm_f32x4_ge(a, b)); }
-inline vf4 round_nearest(vf4 v) { return wasm_f32x4_nearest(v); }
 // True when any lane is NaN (x - x is NaN for NaN and for ±inf, so callers pass x - x to find both).
 inline bool any_nan(vf4 v) { return wasm_v128_any_true(wasm_f32x4_ne(v, v)); }
-// 2^n for whole-valued n in [-126, 127], by building the exponent bits.
-inline vf4 exp2_int(vf4 n) {
-  return wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
-}
+// The low 9 bits of each lane's bit pattern moved into the exponent field (the rest shifted out): with
+// v = 1.5·2^23 + 127 + n for an integer n in [-126, 127], the float 2^n.
+inline vf4 low_bits_to_exponent(vf4 v) { return wasm_i32x4_shl(v, 23); }
 
 #elif defined(__SSE2__)
 
@@ -90,11 +88,8 @@ inline float hmax(vf4 v) {
   return _mm_cvtss_f32(_mm_max_ss(s, _mm_shuffle_ps(s, s, 1)));
 }
 inline vf4 keep_if_ge(vf4 v, vf4 a, vf4 b) { return _mm_and_ps(v, _mm_cmpge_ps(a, b)); }
-inline vf4 round_nearest(vf4 v) { return _mm_cvtepi32_ps(_mm_cvtps_epi32(v)); }
 inline bool any_nan(vf4 v) { return _mm_movemask_ps(_mm_cmpunord_ps(v, v)) != 0; }
-inline vf4 exp2_int(vf4 n) {
-  return _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(_mm_cvttps_epi32(n), _mm_set1_epi32(127)), 23));
-}
+inline vf4 low_bits_to_exponent(vf4 v) { return _mm_castsi128_ps(_mm_slli_epi32(_mm_castps_si128(v), 23)); }
 
 #else
 
@@ -110,12 +105,13 @@ inline vf4 mul(vf4 a, vf4 b) { QKV_LANEWISE(a.v[i] * b.v[i]); }
 inline vf4 madd(vf4 a, vf4 b, vf4 c) { QKV_LANEWISE(a.v[i] * b.v[i] + c.v[i]); }
 inline vf4 max(vf4 a, vf4 b) { QKV_LANEWISE(a.v[i] > b.v[i] ? a.v[i] : b.v[i]); }
 inline vf4 keep_if_ge(vf4 v, vf4 a, vf4 b) { QKV_LANEWISE(a.v[i] >= b.v[i] ? v.v[i] : 0.0f); }
-inline vf4 round_nearest(vf4 v) { QKV_LANEWISE(__builtin_nearbyintf(v.v[i])); }
 inline bool any_nan(vf4 v) { return v.v[0] != v.v[0] || v.v[1] != v.v[1] || v.v[2] != v.v[2] || v.v[3] != v.v[3]; }
-inline vf4 exp2_int(vf4 n) {
+inline vf4 low_bits_to_exponent(vf4 v) {
   vf4 r;
   for (int i = 0; i < 4; ++i) {
-    const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n.v[i]) + 127) << 23;
+    uint32_t bits;
+    std::memcpy(&bits, &v.v[i], 4);
+    bits <<= 23;
     std::memcpy(&r.v[i], &bits, 4);
   }
   return r;
