@@ -188,8 +188,6 @@ function wire() {
     }
   });
   window.addEventListener('hashchange', () => restoreHash());
-  new ResizeObserver(() => views.paint()).observe($('views'));
-  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => views.paint());
 }
 
 function setMode(mode) {

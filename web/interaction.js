@@ -36,13 +36,27 @@ export class AttentionViews {
     this.run = null;
     this.hosts = hosts;
     this.canvases = Object.fromEntries(Object.entries(hosts).map(([name, host]) => [name, new ViewCanvas(VIEWS[name], host, this.#handlers())]));
+    // Widths and colours are read once and then followed (resizes, a light/dark switch), so that
+    // drawing after a keystroke never forces a layout or a style recalculation of the page.
+    this.widths = new Map();
+    this.theme = null;
+    const resized = new ResizeObserver((entries) => {
+      let changed = false;
+      for (const e of entries) {
+        changed ||= this.widths.get(e.target) !== e.contentRect.width;
+        this.widths.set(e.target, e.contentRect.width);
+      }
+      if (changed) this.paint();
+    });
+    for (const host of Object.values(hosts)) resized.observe(host);
+    matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => { this.theme = null; this.paint(); });
   }
 
   focus() { return this.state.hover ?? { query: this.state.query, key: this.state.key }; }
 
   context() {
     const s = this.state;
-    return { run: this.run, layer: s.layer, head: s.head, focus: this.focus(), theme: themeOf(this.themeSource), topK: s.topK };
+    return { run: this.run, layer: s.layer, head: s.head, focus: this.focus(), theme: (this.theme ??= themeOf(this.themeSource)), topK: s.topK };
   }
 
   /** Shows a new run (after a keystroke or a knob) and repaints. */
@@ -54,7 +68,10 @@ export class AttentionViews {
   paint() {
     if (!this.run) return;
     const ctx = this.context();
-    for (const [name, v] of Object.entries(this.canvases)) v.render(ctx, this.hosts[name].clientWidth);
+    for (const [name, v] of Object.entries(this.canvases)) {
+      const host = this.hosts[name];
+      v.render(ctx, this.widths.get(host) ?? host.clientWidth);
+    }
   }
 
   describe(target = this.state) {

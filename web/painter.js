@@ -56,16 +56,20 @@ export class CanvasPainter {
 
   /** A rows×cols block of cells from RGBA bytes, each cell cellW×cellH, drawn as one scaled image. */
   cells(x, y, cellW, cellH, rows, cols, rgba) {
-    const key = rgba;
-    if (this.cellCache?.key !== key) {
-      const image = new ImageData(rgba, cols, rows);
-      const tile = typeof OffscreenCanvas === 'function' ? new OffscreenCanvas(cols, rows) : Object.assign(document.createElement('canvas'), { width: cols, height: rows });
-      tile.getContext('2d').putImageData(image, 0, 0);
-      this.cellCache = { key, tile };
-    }
     this.ctx.imageSmoothingEnabled = false;
-    this.ctx.drawImage(this.cellCache.tile, x, y, cols * cellW, rows * cellH);
+    this.ctx.drawImage(tileOf(rgba, cols, rows), x, y, cols * cellW, rows * cellH);
   }
+}
+
+// One scratch canvas for every block of cells: a keystroke draws a dozen of them, and a new canvas
+// (and context) for each cost more than the drawing.
+let tile = null, tileContext = null;
+function tileOf(rgba, cols, rows) {
+  tile ??= typeof OffscreenCanvas === 'function' ? new OffscreenCanvas(cols, rows) : document.createElement('canvas');
+  if (tile.width !== cols || tile.height !== rows) { tile.width = cols; tile.height = rows; }
+  tileContext ??= tile.getContext('2d');
+  tileContext.putImageData(new ImageData(rgba, cols, rows), 0, 0);
+  return tile;
 }
 
 export class SvgPainter {

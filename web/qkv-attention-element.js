@@ -140,8 +140,6 @@ export class QkvAttentionElement extends HTMLElement {
       this.#compute();
       this.#paint();
     });
-    new ResizeObserver(() => this.#views?.paint()).observe(this);
-    matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => this.#views?.paint());
   }
 
   /** Resolves once the element has drawn its first views (or shown why it cannot). */
