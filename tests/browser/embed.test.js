@@ -181,6 +181,20 @@ describe('<qkv-attention>', () => {
     assert.equal(await page.$eval('#b', (e) => e.selection.query), 0);
   });
 
+  test('its styles need nothing from style-src (a constructable stylesheet)', async () => {
+    const page = await browser.context.newPage();
+    const seen = await watchPage(page, origin);
+    pages.push({ page, seen });
+    await page.route('**/lesson/element.html', async (route) => {
+      const response = await route.fetch();
+      const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'none'";
+      await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': csp } });
+    });
+    await page.goto(`${browser.url}lesson/element.html`);
+    await elementReady(page, '#a');
+    assert.equal(await page.$eval('#a .tok', (b) => getComputedStyle(b).borderTopLeftRadius), '4px', 'attention.css applies in the shadow root');
+  });
+
   test('model mode: a progress bar, then the model’s own layer and head', async () => {
     const { page } = await open('lesson/model.html');
     await elementReady(page, '#m');
