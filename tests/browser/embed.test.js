@@ -254,5 +254,12 @@ describe('embed.html', () => {
     // The lesson's script fits the frame to the widget.
     await page.waitForFunction(() => Math.abs(document.querySelector('iframe').getBoundingClientRect().height - 34 * 16) > 20);
     await page.screenshot({ path: join(ARTIFACTS, 'embed-example.png'), fullPage: true });
+    // A phone in dark mode: the widgets follow the colour scheme and fit the column.
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.waitForFunction(() => document.querySelector('#lesson-heatmap').shadowRoot.querySelector('canvas').getBoundingClientRect().width <= 375);
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 375, 'nothing wider than the phone');
+    assert.equal(await page.$eval('#lesson-heatmap', (e) => getComputedStyle(e).backgroundColor), 'rgb(29, 29, 35)', 'the dark card colour');
+    await page.screenshot({ path: join(ARTIFACTS, 'embed-example-phone-dark.png'), fullPage: true });
   });
 });
