@@ -120,6 +120,8 @@ export class QkvAttentionElement extends HTMLElement {
       views: el(doc, 'div', 'qkv-views'), status: el(doc, 'p', 'status'), announce: el(doc, 'div', 'sr-only'),
     };
     ui.frame.setAttribute('part', 'frame');
+    ui.frame.setAttribute('role', 'group');
+    ui.frame.setAttribute('aria-label', 'Attention weights of a sentence');
     ui.sentence.id = 'sentence';
     ui.label.htmlFor = 'sentence';
     Object.assign(ui.sentence, { rows: 2, spellcheck: false, autocomplete: 'off', hidden: true });
