@@ -296,6 +296,9 @@ describe('demo page', () => {
       await page.touchscreen.tap(box.x + box.width - 30, box.y + box.height * 0.5);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(overflow <= 375, `page is ${overflow} px wide`);
+      // The step panel is rendered only near the viewport (content-visibility: auto): bring it there.
+      await page.$eval('.step-card', (card) => card.scrollIntoView());
+      await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
       await page.screenshot({ path: join(ARTIFACTS, 'page-phone.png'), fullPage: true });
       assert.deepEqual(await seen.cspViolations(), []);
       assert.deepEqual(seen.foreign, []);
