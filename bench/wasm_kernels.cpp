@@ -33,7 +33,8 @@ __attribute__((used)) float qkv_peak(int iters) {
 __attribute__((used)) double qkv_peak_flops_per_iter() { return 12 * 8; }
 
 // One online-attention tile, as attention.cpp runs it: 32 queries × 64 keys, d = dv = 64.
-// kind 0: Q·Kᵀ over packed panels; 1: the weights·V update; 2: the online softmax step.
+// kind 0: Q·Kᵀ over packed panels; 1: the weights·V update; 2: the online softmax step; 3: Q·Kᵀ
+// over K's rows as they are (the path for a single block of queries); 4: packing K into panels.
 __attribute__((used)) double qkv_tile(int kind, int iters) {
   constexpr size_t R = 32, C = 64, D = 64;
   static float* buf = nullptr;
@@ -47,11 +48,14 @@ __attribute__((used)) double qkv_tile(int kind, int iters) {
   for (int it = 0; it < iters; ++it) {
     if (kind == 0) kn.gemm_nt_packed(R, C, D, 0.125f, q, D, packed, tile, C);
     if (kind == 1) kn.gemm_nn_acc(R, D, C, tile, C, v, D, scale, out, D);
+    if (kind == 3) kn.gemm_nt(R, C, D, 0.125f, q, D, v, D, tile, C);
+    if (kind == 4) kn.pack_panels(C, D, v, D, packed);
     if (kind == 2) {
       for (size_t r = 0; r < R; ++r) m[r] = -1e30f, l[r] = 0.0f;
       kn.softmax_online(R, C, tile, C, m, l, scale);
     }
   }
-  return kind == 2 ? double(R) * C : 2.0 * R * C * D;  // FLOPs per iteration (kind 2: elements)
+  // FLOPs per iteration; kind 2: scores, kind 4: floats packed
+  return kind == 2 ? double(R) * C : kind == 4 ? double(C) * D : 2.0 * R * C * D;
 }
 }

@@ -83,24 +83,12 @@ void apply_masks(const Head& h, size_t i0, size_t rows, size_t j0, size_t cols, 
   }
 }
 
-// K is packed into panels when more than one block of queries reads it. A single block (n_q <= 32)
-// reads each key once, so packing would only copy K: Q·Kᵀ then reads K's rows as they are.
-bool packs_k(const Head& h) { return static_cast<size_t>(h.n_q) > kRowBlock; }
-
-// a·Q·Kᵀ of queries i0… (rows) and keys j0… (cols; j0 at a panel boundary) into dst (row stride ldd).
-void qk_tile(const Head& h, const Workspace& ws, float a, size_t i0, size_t rows, size_t j0, size_t cols, float* dst,
-             size_t ldd, const Kernels& kn) {
-  const float* q = h.q + i0 * h.ldq;
-  if (packs_k(h)) kn.gemm_nt_packed(rows, cols, h.dim, a, q, h.ldq, ws.packed + j0 * h.dim, dst, ldd);
-  else kn.gemm_nt(rows, cols, h.dim, a, q, h.ldq, h.k + j0 * h.ldk, h.ldk, dst, ldd);
-}
-
 // Scores of queries i0… (rows) against every key into dst (row stride n_k), times a.
 void compute_scores(const Head& h, Scoring scoring, float a, const Additive& add, const Workspace& ws, size_t i0,
                     size_t rows, float* dst, const Kernels& kn) {
   const size_t nq = h.n_q, nk = h.n_k;
   if (scoring != Scoring::additive) {
-    qk_tile(h, ws, a, i0, rows, 0, nk, dst, nk, kn);
+    kn.gemm_nt_packed(rows, nk, h.dim, a, h.q + i0 * h.ldq, h.ldq, ws.packed, dst, nk);
     return;
   }
   // score_ij = v_a · tanh(q_i·W_q + k_j·W_k); tanh has no vector kernel: additive scoring is for
@@ -122,7 +110,7 @@ void attend_materialised(const Head& h, Scoring scoring, float alpha, const Addi
                          const Kernels& kn) {
   const size_t nq = h.n_q, nk = h.n_k;
   if (scoring != Scoring::additive) {
-    if (packs_k(h)) pack_panels(nk, h.dim, h.k, h.ldk, ws.packed);
+    kn.pack_panels(nk, h.dim, h.k, h.ldk, ws.packed);
   } else {
     const size_t da = add.dim;
     kn.gemm_nn(nq, da, h.dim, h.q, h.ldq, add.w_q, da, nullptr, ws.proj, da);
@@ -155,7 +143,7 @@ void attend_online(const Head& h, float alpha, const Workspace& ws, const Kernel
   float* m = tile + kRowBlock * kKeyBlock;
   float* l = m + kRowBlock;
   float* scale = l + kRowBlock;
-  if (packs_k(h)) pack_panels(visible, h.dim, h.k, h.ldk, ws.packed);
+  kn.pack_panels(visible, h.dim, h.k, h.ldk, ws.packed);
   for (size_t i0 = 0; i0 < nq; i0 += kRowBlock) {
     const size_t rows = nq - i0 < kRowBlock ? nq - i0 : kRowBlock;
     float* out = h.out + i0 * h.ldo;
@@ -166,7 +154,7 @@ void attend_online(const Head& h, float alpha, const Workspace& ws, const Kernel
     }
     for (size_t j0 = 0; j0 < end; j0 += kKeyBlock) {
       const size_t cols = end - j0 < kKeyBlock ? end - j0 : kKeyBlock;
-      qk_tile(h, ws, alpha, i0, rows, j0, cols, tile, kKeyBlock, kn);
+      kn.gemm_nt_packed(rows, cols, h.dim, alpha, h.q + i0 * h.ldq, h.ldq, ws.packed + j0 * h.dim, tile, kKeyBlock);
       if (h.bool_mask || h.add_mask || (h.causal && j0 + cols > i0 + 1)) apply_masks(h, i0, rows, j0, cols, tile, kKeyBlock);
       kn.softmax_online(rows, cols, tile, kKeyBlock, m, l, scale);
       // The first tile writes O (rows that saw only masked keys get 0 from their zero weights); later

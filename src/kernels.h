@@ -43,6 +43,8 @@ using SoftmaxOnlineFn = void (*)(size_t rows, size_t cols, float* x, size_t ldx,
                                  float* scale);
 // The first index i where x[i] is NaN or ±inf, or n when all are finite.
 using FirstNonFiniteFn = size_t (*)(size_t n, const float* x);
+// pack_panels as a kernel; the function pack_panels above is its scalar twin.
+using PackPanelsFn = void (*)(size_t n, size_t k, const float* b, size_t ldb, float* packed);
 
 struct Kernels {
   const char* name;
@@ -54,6 +56,7 @@ struct Kernels {
   GemmNnAccFn gemm_nn_acc;
   SoftmaxOnlineFn softmax_online;
   FirstNonFiniteFn first_non_finite;
+  PackPanelsFn pack_panels;
 };
 
 const Kernels& scalar_kernels();

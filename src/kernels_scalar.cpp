@@ -116,7 +116,8 @@ const Kernels& scalar_kernels() {
                          qkv_f32_gemm_nt_packed__scalar,
                          qkv_f32_gemm_nn_acc__scalar,
                          qkv_f32_softmax_online__scalar,
-                         qkv_f32_first_non_finite__scalar};
+                         qkv_f32_first_non_finite__scalar,
+                         pack_panels};
   return k;
 }
 

@@ -298,6 +298,27 @@ size_t qkv_f32_first_non_finite__simd(size_t n, const float* x) {
   return n;
 }
 
+// Full panels eight rows of B at a time, four elements of k at a time: two 4×4 transposes in
+// registers. The last, partial panel and the k leftovers go through the scalar twin's loops.
+void qkv_f32_pack_panels__simd_8x4(size_t n, size_t k, const float* b, size_t ldb, float* packed) {
+  size_t j0 = 0;
+  for (; j0 + kPanel <= n; j0 += kPanel) {
+    const float* rows = b + j0 * ldb;
+    float* panel = packed + j0 * k;
+    size_t p = 0;
+    for (; p + 4 <= k; p += 4) {
+      vf4 v[kPanel];
+      for (size_t c = 0; c < kPanel; ++c) v[c] = load(rows + c * ldb + p);
+      transpose4(v[0], v[1], v[2], v[3]);
+      transpose4(v[4], v[5], v[6], v[7]);
+      for (size_t q = 0; q < 4; ++q) store(panel + (p + q) * kPanel, v[q]), store(panel + (p + q) * kPanel + 4, v[4 + q]);
+    }
+    for (; p < k; ++p)
+      for (size_t c = 0; c < kPanel; ++c) panel[p * kPanel + c] = rows[c * ldb + p];
+  }
+  if (j0 < n) pack_panels(n - j0, k, b + j0 * ldb, ldb, packed + j0 * k);
+}
+
 const Kernels* simd_kernels() {
   static const Kernels k{QKV_SIMD_NAME,
                          qkv_f32_gemm_nt__simd_4x4,
@@ -307,7 +328,8 @@ const Kernels* simd_kernels() {
                          qkv_f32_gemm_nt_packed__simd_4x8,
                          qkv_f32_gemm_nn_acc__simd_4x8,
                          qkv_f32_softmax_online__simd_p5,
-                         qkv_f32_first_non_finite__simd};
+                         qkv_f32_first_non_finite__simd,
+                         qkv_f32_pack_panels__simd_8x4};
   return &k;
 }
 

@@ -39,11 +39,14 @@ inline vf4 mul(vf4 a, vf4 b) { return wasm_f32x4_mul(a, b); }
 inline vf4 madd(vf4 a, vf4 b, vf4 c) { return wasm_f32x4_add(wasm_f32x4_mul(a, b), c); }
 inline vf4 max(vf4 a, vf4 b) { return wasm_f32x4_pmax(a, b); }
 inline float lane0(vf4 v) { return wasm_f32x4_extract_lane(v, 0); }
-// Sums of four vectors: result lane i = sum of the lanes of input i.
-inline vf4 hsum4(vf4 a, vf4 b, vf4 c, vf4 d) {
-  const vf4 ab = wasm_f32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
-  const vf4 cd = wasm_f32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
-  return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
+// In place: the 4×4 matrix with rows a, b, c, d becomes its transpose.
+inline void transpose4(vf4& a, vf4& b, vf4& c, vf4& d) {
+  const vf4 ab_lo = wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), ab_hi = wasm_i32x4_shuffle(a, b, 2, 6, 3, 7);
+  const vf4 cd_lo = wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), cd_hi = wasm_i32x4_shuffle(c, d, 2, 6, 3, 7);
+  a = wasm_i32x4_shuffle(ab_lo, cd_lo, 0, 1, 4, 5);
+  b = wasm_i32x4_shuffle(ab_lo, cd_lo, 2, 3, 6, 7);
+  c = wasm_i32x4_shuffle(ab_hi, cd_hi, 0, 1, 4, 5);
+  d = wasm_i32x4_shuffle(ab_hi, cd_hi, 2, 3, 6, 7);
 }
 inline float hsum(vf4 v) {
   const vf4 s = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
@@ -75,10 +78,7 @@ inline vf4 mul(vf4 a, vf4 b) { return _mm_mul_ps(a, b); }
 inline vf4 madd(vf4 a, vf4 b, vf4 c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
 inline vf4 max(vf4 a, vf4 b) { return _mm_max_ps(a, b); }
 inline float lane0(vf4 v) { return _mm_cvtss_f32(v); }
-inline vf4 hsum4(vf4 a, vf4 b, vf4 c, vf4 d) {
-  _MM_TRANSPOSE4_PS(a, b, c, d);
-  return _mm_add_ps(_mm_add_ps(a, b), _mm_add_ps(c, d));
-}
+inline void transpose4(vf4& a, vf4& b, vf4& c, vf4& d) { _MM_TRANSPOSE4_PS(a, b, c, d); }
 inline float hsum(vf4 v) {
   const vf4 s = _mm_add_ps(v, _mm_movehl_ps(v, v));
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
@@ -118,9 +118,11 @@ inline vf4 low_bits_to_exponent(vf4 v) {
 }
 #undef QKV_LANEWISE
 inline float lane0(vf4 v) { return v.v[0]; }
-inline vf4 hsum4(vf4 a, vf4 b, vf4 c, vf4 d) {
-  return {{a.v[0] + a.v[1] + a.v[2] + a.v[3], b.v[0] + b.v[1] + b.v[2] + b.v[3],
-           c.v[0] + c.v[1] + c.v[2] + c.v[3], d.v[0] + d.v[1] + d.v[2] + d.v[3]}};
+inline void transpose4(vf4& a, vf4& b, vf4& c, vf4& d) {
+  const vf4 t[4] = {a, b, c, d};
+  vf4* rows[4] = {&a, &b, &c, &d};
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) rows[i]->v[j] = t[j].v[i];
 }
 inline float hsum(vf4 v) { return (v.v[0] + v.v[2]) + (v.v[1] + v.v[3]); }
 inline float hmax(vf4 v) {
@@ -129,6 +131,12 @@ inline float hmax(vf4 v) {
 }
 
 #endif
+
+// Sums of four vectors: result lane i = sum of the lanes of input i.
+inline vf4 hsum4(vf4 a, vf4 b, vf4 c, vf4 d) {
+  transpose4(a, b, c, d);
+  return add(add(a, b), add(c, d));
+}
 
 // The first `count` (< 4) lanes of v to p, for row tails: nothing past p[count - 1] is written.
 inline void store_first(float* p, vf4 v, size_t count) {

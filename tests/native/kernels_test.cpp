@@ -183,6 +183,25 @@ TEST_P(KernelTest, GemmNtPackedMatchesFloat64) {
       }
 }
 
+// Each kernel set's packing gives exactly the layout of pack_panels (the scalar twin), every tail of
+// n (partial last panel) and k, from rows with a wider stride.
+TEST_P(KernelTest, PackPanelsMatchesScalarLayout) {
+  const Kernels& kn = *GetParam();
+  std::mt19937 rng(7);
+  for (size_t n : {1, 3, 7, 8, 9, 15, 16, 17, 33})
+    for (size_t k : {1, 2, 3, 4, 5, 7, 8, 9, 64, 67}) {
+      const size_t ldb = k + 2;
+      auto b = random_vector(n * ldb, rng);
+      const size_t size = packed_panels_size(n, k);
+      std::vector<float> want(size + 1, 5.0f), got(size + 1, 5.0f);
+      pack_panels(n, k, b.data(), ldb, want.data());
+      kn.pack_panels(n, k, b.data(), ldb, got.data());
+      ASSERT_EQ(got, want) << kn.name << " n=" << n << " k=" << k;
+      for (size_t j = 0; j < n; ++j)  // and the layout is the documented one
+        for (size_t p = 0; p < k; ++p) ASSERT_EQ(got[(j / kPanel * k + p) * kPanel + j % kPanel], b[j * ldb + p]);
+    }
+}
+
 // The online-softmax output update C = row_scale·C + A·B, every tail of m, n and k.
 TEST_P(KernelTest, GemmNnAccMatchesFloat64) {
   const Kernels& kn = *GetParam();
