@@ -145,7 +145,7 @@ export const lines = {
     const drawRow = (i, strong) => {
       const wrow = h.weights.subarray(i * n, (i + 1) * n);
       let limit = -1;
-      if (k > 0 && !strong) limit = [...wrow].sort((a, b) => b - a)[Math.min(k, n) - 1];
+      if (k > 0 && !strong) limit = Float32Array.from(wrow).sort()[n - Math.min(k, n)]; // the k-th largest
       for (let j = 0; j < n; ++j) {
         const w = wrow[j];
         if (w <= 0 || w < limit) continue;
