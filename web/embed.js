@@ -25,10 +25,11 @@ window.addEventListener('hashchange', configure);
 await widget.ready;
 document.body.dataset.ready = 'true';
 
-// The frame's height for the lesson page, which may resize the iframe to fit (see embed-example.js).
+// The frame's height for the lesson page, which may resize the iframe to fit (see embed-example.js):
+// sent whenever it changes, and again when the parent asks (its listener may start after ours).
 // Only a number leaves the frame.
 if (window.parent !== window) {
-  new ResizeObserver(() => {
-    window.parent.postMessage({ type: 'qkv-attention:height', height: Math.ceil(document.body.getBoundingClientRect().height) }, '*');
-  }).observe(document.body);
+  const postHeight = () => window.parent.postMessage({ type: 'qkv-attention:height', height: Math.ceil(document.body.getBoundingClientRect().height) }, '*');
+  new ResizeObserver(postHeight).observe(document.body);
+  window.addEventListener('message', (e) => { if (e.source === window.parent && e.data?.type === 'qkv-attention:measure') postHeight(); });
 }
