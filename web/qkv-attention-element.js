@@ -178,18 +178,24 @@ export class QkvAttentionElement extends HTMLElement {
     queueMicrotask(() => { this.#scheduled = false; this.#apply(); });
   }
 
+  // The stylesheet first (small), so that a loading line shows while the wasm and the vectors arrive.
   #load() {
     const src = this.#config().src;
     this.#sources = null;
     this.#ui.status.textContent = 'Loading the WebAssembly module and the word vectors…';
-    const loading = Promise.all([stylesheet(), engine(src), embeddingsFrom(src)]).then(([sheet, qkv, embeddings]) => {
+    const files = Promise.all([engine(src), embeddingsFrom(src)]);
+    files.catch(() => {}); // reported below, once the stylesheet is in
+    const loading = (async () => {
+      const sheet = await stylesheet();
       if (this.#loading !== loading) return;
       this.#root.adoptedStyleSheets = [sheet];
       this.#ui.frame.hidden = false;
+      const [qkv, embeddings] = await files;
+      if (this.#loading !== loading) return;
       this.#sources = { qkv, embeddings, model: null, src };
       this.#changed = new Set(Object.keys(ATTRIBUTES));
       this.#apply();
-    }, (error) => this.#fail(error));
+    })().catch((error) => this.#fail(error));
     this.#loading = loading;
   }
 
