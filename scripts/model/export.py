@@ -52,8 +52,9 @@ def main():
     config = dict(cfg, activation="gelu", bos_id=vocab.index("<bos>"), unk_id=vocab.index("<unk>"))
     tensors = [(n, p.detach().numpy()) for n, p in model.named_tensors()]
     provenance = {
-        "script": "scripts/model/train.py --minutes %s --layers %d --d-ff %d --seed %d; scripts/model/export.py"
-                  % (ck["args"]["minutes"], cfg["n_layers"], cfg["d_ff"], ck["seed"]),
+        "script": "scripts/model/regenerate.sh: train.py %s; scripts/model/export.py"
+                  % " ".join("--%s %s" % (k.replace("_", "-"), v) for k, v in sorted(ck["args"].items())
+                             if k in ("minutes", "layers", "d_ff", "seed", "lr", "threads", "init") and v is not None),
         "seed": ck["seed"],
         "tokenizer": "bindings/tokenizer.js (encode without bos inside the corpus; <bos> starts every window)",
         "data": LICENCES,

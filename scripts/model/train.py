@@ -1,7 +1,7 @@
 """Train the tiny causal LM on the prepared corpus (prepare_data.mjs) with a wall-clock budget,
 keeping the checkpoint with the best validation loss.
 
-usage: python3 train.py [--minutes 55] [--layers 2] [--d-ff 256] [--seed 1234] [--smoke]
+usage: python3 train.py [--minutes 55] [--layers 2] [--d-ff 256] [--seed 1234] [--init ckpt.pt] [--smoke]
 --smoke: tiny model on the first 30k training tokens for <= 45 s; exits 1 unless the loss falls.
 Writes only under scripts/model/work/ (and the log given by --log), never models/*.qkv.
 """
@@ -86,6 +86,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--init", default=None,
+                    help="start from this checkpoint's weights (a second phase with a fresh schedule)")
     args = ap.parse_args()
     if args.smoke:
         args.minutes, args.layers, args.d_ff, args.seq, args.batch = 0.6, 1, 64, 64, 16
@@ -132,6 +134,12 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     log("config %s params %d vocab %d glove-initialised rows %d train tokens %d val tokens %d seed %d"
         % (json.dumps(model.config), n_params, V, glove_hits, len(train_ids), len(val_ids), args.seed))
+    if args.init:
+        init = torch.load(args.init)
+        assert init["config"] == model.config, "--init: the checkpoint's config differs from this model's"
+        model.load_state_dict(init["model"])
+        log("initialised from %s (step %d, %d tokens, val loss %.4f)"
+            % (args.init, init["step"], init["tokens"], init["val_loss"]))
     uni = unigram_ppl(train_ids, val_ids, V)
     log("unigram baseline validation perplexity %.1f" % uni)
 
