@@ -121,7 +121,8 @@ await new Promise((r) => server.close(r));
 const work = keys.map((k) => k.work), frame = keys.map((k) => k.frame), compute = keys.map((k) => k.compute);
 const total = transfer.reduce((s, f) => s + f.bytes, 0), totalGzip = transfer.reduce((s, f) => s + f.gzip, 0);
 const coldMs = cold.map((c) => c.ms);
-const modelName = realModel ? 'models/tiny-lm.qkv' : 'STAND-IN model (models/tiny-lm.qkv not present yet: random weights, same format, d 32, 2 layers × 4 heads)';
+const modelName = realModel ? 'models/tiny-lm.qkv'
+  : 'STAND-IN model (models/tiny-lm.qkv is not there yet): random f32 weights of the real shape, 3 layers × 4 heads, d_model 100; its bytes are not the real file’s';
 
 console.log(`\nqkv-attention demo page in headless Chromium (${backend}); ${cpus().length} cores, load average ${loadavg()[0].toFixed(2)}`);
 console.log(`model: ${modelName}\n`);
@@ -143,5 +144,5 @@ for (const f of [...transfer].sort((a, b) => b.bytes - a.bytes)) {
   console.log(`${f.path.padEnd(36)} ${String(f.bytes).padStart(9)}  ${String(f.gzip).padStart(9)}`);
 }
 console.log(`\nsummary: keystroke→frame p95 ${ms(quantile(frame, 0.95))} (work p95 ${ms(quantile(work, 0.95))}) at ${tokens} tokens in model mode` +
-  `${realModel ? '' : ' (stand-in model)'}; cold load to first heatmap ${ms(median(coldMs))} median; ` +
+  `${realModel ? '' : ' (stand-in model of the real shape)'}; cold load to first heatmap ${ms(median(coldMs))} median; ` +
   `${kb(total)} transferred, ${kb(totalGzip)} gzipped.`);

@@ -1,5 +1,7 @@
-// Until models/tiny-lm.qkv is committed, the model-mode tests run on a stand-in: a random model in
-// the same format whose vocabulary is the GloVe table's most frequent words, served at the same URL.
+// Until models/tiny-lm.qkv is committed, the model-mode tests (and bench:page) run on a stand-in: a
+// random model in the same format and of the same shape as the one being trained (5,000 words,
+// d_model 100, 3 layers × 4 heads, d_ff 256, 256 positions), whose vocabulary is the GloVe table's
+// most frequent words, served at the same URL. Its weights are f32, so its size is not the real one's.
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +14,8 @@ export const REAL_MODEL = fileURLToPath(new URL('../../models/tiny-lm.qkv', impo
 /** [prefix, path] mounts that serve a model at /models/tiny-lm.qkv: none when the real one exists. */
 export function modelMounts(vocabulary) {
   if (existsSync(REAL_MODEL)) return [];
-  const vocab = ['<bos>', '<unk>', ...vocabulary.filter((w) => !/^<[a-z]+>$/.test(w)).slice(0, 3000)];
+  const vocab = ['<bos>', '<unk>', ...vocabulary.filter((w) => !/^<[a-z]+>$/.test(w)).slice(0, 4998)];
   const file = join(mkdtempSync(join(tmpdir(), 'qkv-model-')), 'tiny-lm.qkv');
-  writeFileSync(file, writeQkv(randomModel(rng(7), { vocab, d: 32, layers: 2, heads: 4, ff: 64, positions: 300 })));
+  writeFileSync(file, writeQkv(randomModel(rng(7), { vocab, d: 100, layers: 3, heads: 4, ff: 256, positions: 256 })));
   return [['/models/tiny-lm.qkv', file]];
 }
