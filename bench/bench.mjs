@@ -267,7 +267,7 @@ function measurePeak(kernels) {
   return best; // GFLOP/s
 }
 
-// The kernels of one online-attention tile alone (32 queries × 64 keys, d = 64), cache-resident.
+// The kernels of one online-attention tile alone (32 queries × 128 keys, d = 64), cache-resident.
 function measureTiles(kernels) {
   const rate = (kind) => {
     let best = 0;
@@ -390,7 +390,7 @@ for (const r of results) r.peak = peak;
 for (const r of results) printCase(r);
 
 const tiles = measureTiles(kernels);
-console.log(`\none online-attention tile (32 queries × 64 keys, d=64, in cache): Q·Kᵀ ${tiles.qk.toFixed(1)} GFLOP/s ` +
+console.log(`\none online-attention tile (32 queries × 128 keys, d=64, in cache): Q·Kᵀ ${tiles.qk.toFixed(1)} GFLOP/s ` +
   `(${((100 * tiles.qk) / peak).toFixed(0)}% of peak), weights·V ${tiles.pv.toFixed(1)} GFLOP/s ` +
   `(${((100 * tiles.pv) / peak).toFixed(0)}%), online softmax ${(1 / tiles.softmax).toFixed(2)} ns per score ` +
   `(the two products cost ${((4 * D) / ((tiles.qk + tiles.pv) / 2)).toFixed(2)} ns per score)`);

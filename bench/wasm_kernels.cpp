@@ -32,11 +32,11 @@ __attribute__((used)) float qkv_peak(int iters) {
 }
 __attribute__((used)) double qkv_peak_flops_per_iter() { return 12 * 8; }
 
-// One online-attention tile, as attention.cpp runs it: 32 queries × 64 keys, d = dv = 64.
+// One online-attention tile, as attention.cpp runs it: 32 queries × 128 keys, d = dv = 64.
 // kind 0: Q·Kᵀ over packed panels; 1: the weights·V update; 2: the online softmax step; 3: Q·Kᵀ
 // over K's rows as they are (the path for a single block of queries); 4: packing K into panels.
 __attribute__((used)) double qkv_tile(int kind, int iters) {
-  constexpr size_t R = 32, C = 64, D = 64;
+  constexpr size_t R = 32, C = 128, D = 64;
   static float* buf = nullptr;
   if (!buf) {
     buf = static_cast<float*>(std::malloc(sizeof(float) * (R * D + C * D + R * C + R * D + 3 * R + C * D)));

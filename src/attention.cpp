@@ -13,7 +13,7 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 // Query rows per block. The online path keeps a kRowBlock × kKeyBlock tile of logits, the
 // materialised path a kRowBlock × n_k strip of weights, in cache while softmax and weights·V read it.
 constexpr size_t kRowBlock = 32;
-constexpr size_t kKeyBlock = 64;  // keys per tile of the online path; a multiple of kPanel
+constexpr size_t kKeyBlock = 128;  // keys per tile of the online path; a multiple of kPanel
 static_assert(kKeyBlock % kPanel == 0, "key tiles start at panel boundaries");
 
 // One (batch, head) problem. Matrices may be column slices of wider ones (multi-head), hence strides.

@@ -56,8 +56,8 @@ for (const backend of BACKENDS) {
     const qkv = await load(backend);
     const r = rng(16);
     for (let trial = 0; trial < 16; ++trial) {
-      // Across the core's 32-query blocks and 64-key tiles, with tails.
-      const batch = 2, heads = 1 + (trial % 2), queries = r.int(1, 75), keys = r.int(1, 150), dim = r.int(1, 70), valueDim = r.int(1, 20);
+      // Across the core's 32-query blocks and 128-key tiles, with tails.
+      const batch = 2, heads = 1 + (trial % 2), queries = r.int(1, 75), keys = r.int(1, 300), dim = r.int(1, 70), valueDim = r.int(1, 20);
       const q = r.array(batch * heads * queries * dim), k = r.array(batch * heads * keys * dim), v = r.array(batch * heads * keys * valueDim);
       const opts = { q, k, v, batch, heads, queries, keys, dim, valueDim, causal: trial % 3 === 0 };
       if (trial % 2 === 1) opts.keyLengths = [r.int(0, keys), keys];
