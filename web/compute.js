@@ -49,8 +49,13 @@ function splitHeads(x, n, heads, dHead) {
   return out;
 }
 
+// The heads' rows one after another. model.run() returns them as consecutive views of one buffer,
+// already in this layout: then they are used in place, without a copy.
 function concatHeads(parts) {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  const first = parts[0], total = parts.reduce((s, p) => s + p.length, 0);
+  const contiguous = parts.every((p, i) => p.buffer === first.buffer && p.byteOffset === first.byteOffset + i * first.byteLength && p.length === first.length);
+  if (contiguous) return new Float32Array(first.buffer, first.byteOffset, total);
+  const out = new Float32Array(total);
   let at = 0;
   for (const p of parts) { out.set(p, at); at += p.length; }
   return out;

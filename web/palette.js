@@ -41,22 +41,23 @@ export function css([r, g, b]) { return `rgb(${r},${g},${b})`; }
 export function inkOn([r, g, b]) { return 0.299 * r + 0.587 * g + 0.114 * b > 140 ? '#000' : '#fff'; }
 
 /**
- * RGBA bytes of a rows×cols matrix: weights in 0…max on viridis, masked cells (where `masked(i, j)`)
- * in `maskedRgb`. Computed once per matrix and shared by the canvas and SVG painters.
+ * RGBA bytes of a rows×cols matrix: weights in 0…max on viridis, and with `causal` the cells above the
+ * diagonal (keys after the query) in `maskedRgb`. Computed once per matrix and shared by the canvas
+ * and SVG painters.
  */
-export function matrixColours(values, rows, cols, max, masked, maskedRgb) {
+export function matrixColours(values, rows, cols, max, causal, maskedRgb) {
   const rgba = new Uint8ClampedArray(rows * cols * 4);
   const inv = max > 0 ? 1 / max : 0;
-  for (let i = 0; i < rows; ++i) {
-    for (let j = 0; j < cols; ++j) {
-      const p = (i * cols + j) * 4;
-      let r, g, b;
-      if (masked && masked(i, j)) [r, g, b] = maskedRgb;
-      else {
+  const [mr, mg, mb] = maskedRgb;
+  for (let i = 0, p = 0; i < rows; ++i) {
+    for (let j = 0; j < cols; ++j, p += 4) {
+      if (causal && j > i) {
+        rgba[p] = mr; rgba[p + 1] = mg; rgba[p + 2] = mb;
+      } else {
         const t = Math.round(Math.min(values[i * cols + j] * inv, 1) * 255) * 3;
-        r = SEQUENTIAL[t]; g = SEQUENTIAL[t + 1]; b = SEQUENTIAL[t + 2];
+        rgba[p] = SEQUENTIAL[t]; rgba[p + 1] = SEQUENTIAL[t + 1]; rgba[p + 2] = SEQUENTIAL[t + 2];
       }
-      rgba[p] = r; rgba[p + 1] = g; rgba[p + 2] = b; rgba[p + 3] = 255;
+      rgba[p + 3] = 255;
     }
   }
   return rgba;

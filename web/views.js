@@ -30,8 +30,7 @@ function coloursOf(head, run, theme) {
   let c = colourCache.get(head.weights);
   if (!c || c.masked !== theme.masked) {
     const max = maxOf(head.weights);
-    const masked = run.knobs.causal ? (i, j) => j > i : null;
-    c = { max, masked: theme.masked, rgba: matrixColours(head.weights, run.n, run.n, max, masked, theme.maskedRgb) };
+    c = { max, masked: theme.masked, rgba: matrixColours(head.weights, run.n, run.n, max, run.knobs.causal, theme.maskedRgb) };
     colourCache.set(head.weights, c);
   }
   return c;
