@@ -402,12 +402,17 @@ console.log(`n=${long.n}, one head, output only, fresh module: ${fmtTime(long.ms
 console.log(`total ${((now() - started) / 1000).toFixed(0)} s`);
 
 // Summary: the package copying in and out (as every peer does) against the fastest peer at each size;
-// the resident package against the peak at n >= 512.
+// the resident package against the peak at n >= 512. One line per case first (medians).
+const shortName = (name) => name.replace(/ \d+\.\d+\.\d+| wasm, 1 thread|-backend-wasm/g, '');
+console.log(`\nmedians per call  ${'copying'.padStart(10)} ${'resident'.padStart(10)}   ${'fastest peer'.padEnd(44)} ${'× peer'.padStart(6)} ${'resident of peak'.padStart(16)}`);
 let slowest = null;
 for (const r of results) {
-  const pkg = r.runs.find((x) => x.impl.package && !x.impl.resident);
+  const pkg = r.runs.find((x) => x.impl.package && !x.impl.resident), res = r.runs.find((x) => x.impl.resident);
   const ratio = r.fastestPeer.median / pkg.median;
   if (!slowest || ratio < slowest.ratio) slowest = { ratio, c: r.c };
+  const peer = `${shortName(r.fastestPeer.impl.name)} ${fmtTime(r.fastestPeer.median)}`;
+  console.log(`${`h=${r.c.heads} n=${r.c.n}${r.c.causal ? ' causal' : ''}`.padEnd(17)} ${fmtTime(pkg.median).padStart(10)} ` +
+    `${fmtTime(res.median).padStart(10)}   ${peer.padEnd(44)} ${ratio.toFixed(2).padStart(6)} ${`${((100 * res.gflops) / peak).toFixed(0)}%`.padStart(16)}`);
 }
 const big = results.filter((r) => r.c.n >= 512 && !r.c.causal)
   .map((r) => r.runs.find((x) => x.impl.resident).gflops / peak);
