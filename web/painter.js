@@ -24,7 +24,10 @@ export class CanvasPainter {
       canvas.width = Math.round(w * pixelRatio);
       canvas.height = Math.round(h * pixelRatio);
     }
-    if (canvas.style) { canvas.style.width = `${w}px`; canvas.style.height = `${h}px`; }
+    // Only when the size changes, which a keystroke mostly does not: no style work for the page then.
+    if (canvas.style && (canvas.style.width !== `${w}px` || canvas.style.height !== `${h}px`)) {
+      canvas.style.width = `${w}px`; canvas.style.height = `${h}px`;
+    }
     this.ctx = canvas.getContext('2d');
     this.ctx.setTransform(pixelRatio, 0, 0, pixelRatio, 0, 0);
     this.ctx.clearRect(0, 0, w, h);
