@@ -210,6 +210,14 @@ describe('<qkv-attention>', () => {
     assert.equal(await page.isHidden('#m .qkv-loading'), true, 'the progress bar has gone');
     assert.ok(await inkedFraction(page, '#m .view-overview') > 0.05);
     await page.screenshot({ path: join(ARTIFACTS, 'embed-model.png'), fullPage: true });
+    // mode follows its attribute both ways; the model is not fetched again.
+    await page.$eval('#m', (e) => e.setAttribute('mode', 'embeddings'));
+    await page.waitForFunction(() => document.querySelector('#m').run.mode === 'embeddings');
+    assert.equal(await page.$eval('#m .tok', (b) => b.textContent), 'The');
+    await page.$eval('#m', (e) => e.setAttribute('mode', 'model'));
+    await page.waitForFunction(() => document.querySelector('#m').run.mode === 'model');
+    const fetched = await page.evaluate(() => performance.getEntriesByType('resource').filter((r) => r.name.endsWith('/tiny-lm.qkv')).length);
+    assert.equal(fetched, 1);
   });
 });
 
