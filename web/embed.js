@@ -1,8 +1,9 @@
 // embed.html: one <qkv-attention>, configured by URL parameters with the same names as its attributes,
 // for course platforms that only take an iframe. Parameters come from the query string and the hash
 // (the hash wins), so a parent page can reconfigure the frame by changing its hash alone. A parameter
-// given without a value (…&causal&editable) switches that option on.
-import { ATTRIBUTES } from './qkv-attention-element.js';
+// given without a value (…&causal&editable) switches that option on. The attributes are set before the
+// element is defined, so that it loads its files once, from the right `src`.
+import { ATTRIBUTES } from './attributes.js';
 
 const widget = document.getElementById('widget');
 
@@ -22,6 +23,7 @@ function configure() {
 
 configure();
 window.addEventListener('hashchange', configure);
+await import('./qkv-attention-element.js');
 await widget.ready;
 document.body.dataset.ready = 'true';
 

@@ -5,57 +5,20 @@
 //   <script type="module" src="qkv-attention-element.js"></script>
 //   <qkv-attention sentence="The cat sat on the mat." view="heatmap step" query="cat"></qkv-attention>
 //
-// Every attribute, with its default, is in ATTRIBUTES below and in the README ("Embedding in a
+// Every attribute, with its default, is in attributes.js and in the README ("Embedding in a
 // course"). Styles live in the shadow root as a constructable stylesheet, which a CSP without
-// 'unsafe-inline' allows; nothing is fetched from outside `src` (the package folder by default).
+// 'unsafe-inline' allows. It fetches its own files (attention.css beside it) and, from `src` (the
+// package folder by default), the wasm, the word vectors and, in model mode, the model.
 import { loadAttention, simdSupported } from '../bindings/index.js';
-import { DEFAULT_KNOBS, HEAD_CHOICES, computeRun, loadEmbeddingSource, loadModelSource } from './compute.js';
+import { DEFAULT_KNOBS, computeRun, loadEmbeddingSource, loadModelSource } from './compute.js';
+import { ATTRIBUTES, DEFAULT_SENTENCE } from './attributes.js';
 import { AttentionViews } from './interaction.js';
 import { renderStep } from './step.js';
 import { renderTokens, highlightTokens, wireTokens } from './tokens.js';
 
-export const DEFAULT_SENTENCE = 'The cat sat on the mat because it was tired.';
-const VIEW_NAMES = ['heatmap', 'lines', 'overview', 'step'];
 const VIEW_TITLES = {
   heatmap: 'Heatmap · rows: queries, columns: keys', lines: 'Lines · each query to its keys',
   overview: 'All heads · choose one', step: 'Step by step',
-};
-
-const isOff = (value) => /^(false|off|no|0)$/i.test(value.trim());
-const position = (value) => {
-  const v = Number.parseInt(value ?? '', 10);
-  return Number.isInteger(v) && v >= 1 ? v - 1 : null;
-};
-
-/**
- * The attributes (also the URL parameters of embed.html), each read from its text with its default.
- * Positions (layer, head, query, key) count from 1, as a learner does.
- */
-export const ATTRIBUTES = {
-  sentence: (v) => (v ?? DEFAULT_SENTENCE).slice(0, 20_000),
-  mode: (v) => (v === 'model' ? 'model' : 'embeddings'),
-  layer: (v) => position(v) ?? 0,
-  head: (v) => position(v) ?? 0,
-  view: (v) => {
-    const names = (v ?? '').toLowerCase().split(/[\s,]+/).filter((name) => VIEW_NAMES.includes(name));
-    return names.length ? [...new Set(names)] : ['heatmap'];
-  },
-  // A number is a position; any other text is the first token with that text; default: the last token.
-  query: (v) => (v == null || v.trim() === '' ? null : (position(v) ?? v.trim())),
-  key: (v) => (v == null || v.trim() === '' ? null : (position(v) ?? v.trim())),
-  causal: (v) => v != null && !isOff(v),
-  temperature: (v) => {
-    const t = Number.parseFloat(v ?? '');
-    return Number.isFinite(t) && t >= 0.05 && t <= 20 ? t : 1;
-  },
-  scaling: (v) => v == null || !isOff(v),
-  heads: (v) => {
-    const h = Number.parseInt(v ?? '', 10);
-    return HEAD_CHOICES.includes(h) ? h : 1;
-  },
-  editable: (v) => v != null && !isOff(v),
-  compact: (v) => v != null && !isOff(v),
-  src: (v) => (v ? v : null),
 };
 
 // Loaded once per page and per `src`, shared by every element.
@@ -330,5 +293,7 @@ export class QkvAttentionElement extends HTMLElement {
     this.dispatchEvent(new CustomEvent('qkv-select', { bubbles: true, composed: true, detail: this.selection }));
   }
 }
+
+export { ATTRIBUTES, DEFAULT_SENTENCE };
 
 if (!customElements.get('qkv-attention')) customElements.define('qkv-attention', QkvAttentionElement);
