@@ -3,7 +3,8 @@
 //   - keystroke → repaint for a 64-token sentence in model mode, p50/p95 over 120 keystrokes, both the
 //     page's own work (keydown until the input handler has recomputed and drawn everything) and until
 //     the next frame has been produced (what a learner sees; includes waiting for the frame);
-//   - cold load to the first heatmap (fresh browser profile each time, median of 5);
+//   - cold load to the first heatmap (fresh browser profile each time, median of 5), of the page and
+//     of embed.html;
 //   - every byte the page transfers (wasm, glue, scripts, word vectors, model), raw and gzipped.
 // Uses models/tiny-lm.qkv when it exists, else the tests' stand-in model of the same format (and says so).
 import { existsSync } from 'node:fs';
@@ -48,10 +49,10 @@ function sentenceOf(tokens) {
   return `${words.join(' ')}.`;
 }
 
-// ---- cold load ------------------------------------------------------------------------------------
-const cold = [];
-let transfer = null;
-for (let run = 0; run < COLD_RUNS; ++run) {
+// ---- cold load -------------------------------------------------------------------------------------
+// `path` in a fresh profile (nothing cached): ms from navigation to body[data-ready] (set once the
+// first heatmap is drawn), and with `bytes` every response, raw and gzipped, once `settled` is there.
+async function coldLoad(path, { bytes = false, settled = null } = {}) {
   const { context, close } = await freshContext();
   const page = await context.newPage();
   const responses = [];
@@ -61,19 +62,32 @@ for (let run = 0; run < COLD_RUNS; ++run) {
       if (document.body?.dataset.ready === 'true') { window.__firstHeatmap = performance.now(); observer.disconnect(); }
     }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-ready'] });
   });
-  await page.goto(url);
+  await page.goto(url + path);
   await page.waitForSelector('body[data-ready="true"]');
-  const inked = await page.$eval('#host-heatmap canvas', (c) => c.width > 0 && c.height > 0);
-  cold.push({ ms: await page.evaluate(() => window.__firstHeatmap), inked });
-  if (run === 0) {
-    await page.waitForSelector('body[data-model="ready"], body[data-model="unavailable"]');
-    transfer = [];
+  const result = { ms: await page.evaluate(() => window.__firstHeatmap) };
+  if (bytes) {
+    if (settled) await page.waitForSelector(settled);
+    result.transfer = [];
     for (const r of responses) {
       const body = await r.body().catch(() => Buffer.alloc(0));
-      transfer.push({ path: new URL(r.url()).pathname, bytes: body.length, gzip: gzipSync(body, { level: 9 }).length });
+      result.transfer.push({ path: new URL(r.url()).pathname, bytes: body.length, gzip: gzipSync(body, { level: 9 }).length });
     }
   }
   await close();
+  return result;
+}
+
+const cold = [], coldEmbed = [];
+let transfer = null, transferEmbed = null;
+for (let run = 0; run < COLD_RUNS; ++run) {
+  const r = await coldLoad('', { bytes: run === 0, settled: 'body[data-model="ready"], body[data-model="unavailable"]' });
+  cold.push(r.ms);
+  transfer ??= r.transfer;
+}
+for (let run = 0; run < 3; ++run) {
+  const r = await coldLoad('embed.html?view=heatmap', { bytes: run === 0 });
+  coldEmbed.push(r.ms);
+  transferEmbed ??= r.transfer;
 }
 
 // ---- keystroke → repaint in model mode --------------------------------------------------------------
@@ -119,8 +133,9 @@ await new Promise((r) => server.close(r));
 
 // ---- report ------------------------------------------------------------------------------------------
 const work = keys.map((k) => k.work), frame = keys.map((k) => k.frame), compute = keys.map((k) => k.compute);
-const total = transfer.reduce((s, f) => s + f.bytes, 0), totalGzip = transfer.reduce((s, f) => s + f.gzip, 0);
-const coldMs = cold.map((c) => c.ms);
+const sum = (files, key) => files.reduce((t, f) => t + f[key], 0);
+const total = sum(transfer, 'bytes'), totalGzip = sum(transfer, 'gzip');
+const coldMs = cold;
 const modelName = realModel ? 'models/tiny-lm.qkv'
   : 'STAND-IN model (models/tiny-lm.qkv is not there yet): random f32 weights of the real shape, 3 layers × 4 heads, d_model 100; its bytes are not the real file’s';
 
@@ -133,6 +148,8 @@ const rows = [
   [`keystroke → next frame (${tokens} tokens, model mode, ${keys.length} keys)`, ms(median(frame)), ms(quantile(frame, 0.95)), 'p95 ≤ 16 ms'],
   [`cold load → first heatmap (${COLD_RUNS} fresh profiles)`, ms(median(coldMs)), `${ms(Math.min(...coldMs))} … ${ms(Math.max(...coldMs))}`, '≤ 300 ms'],
   ['everything transferred (incl. model)', kb(total), `${kb(totalGzip)} gzip`, '≤ 2 MB gzip'],
+  ['embed.html cold load → first heatmap (3 fresh profiles)', ms(median(coldEmbed)), `${ms(Math.min(...coldEmbed))} … ${ms(Math.max(...coldEmbed))}`, '—'],
+  ['embed.html transferred (embeddings mode, no model)', kb(sum(transferEmbed, 'bytes')), `${kb(sum(transferEmbed, 'gzip'))} gzip`, '—'],
 ];
 const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
 for (const [i, r] of rows.entries()) {
