@@ -22,6 +22,7 @@ const COLD_RUNS = 5;
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
 
+const loadAtStart = loadavg()[0];
 const realModel = existsSync(REAL_MODEL);
 const qkv = await loadAttention();
 const embeddings = await qkv.loadEmbeddings();
@@ -139,7 +140,7 @@ const coldMs = cold;
 const modelName = realModel ? 'models/tiny-lm.qkv'
   : 'STAND-IN model (models/tiny-lm.qkv is not there yet): random f32 weights of the real shape, 3 layers × 4 heads, d_model 100; its bytes are not the real file’s';
 
-console.log(`\nqkv-attention demo page in headless Chromium (${backend}); ${cpus().length} cores, load average ${loadavg()[0].toFixed(2)}`);
+console.log(`\nqkv-attention demo page in headless Chromium (${backend}); ${cpus().length} cores, load average ${loadAtStart.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after (this run's own browser included)`);
 console.log(`model: ${modelName}\n`);
 const rows = [
   ['measure', 'p50 / median', 'p95 / range', 'target'],
