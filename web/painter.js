@@ -60,16 +60,20 @@ export class CanvasPainter {
   /** A rows×cols block of cells from RGBA bytes, each cell cellW×cellH, drawn as one scaled image. */
   cells(x, y, cellW, cellH, rows, cols, rgba) {
     this.ctx.imageSmoothingEnabled = false;
-    this.ctx.drawImage(tileOf(rgba, cols, rows), x, y, cols * cellW, rows * cellH);
+    this.ctx.drawImage(tileOf(rgba, cols, rows), 0, 0, cols, rows, x, y, cols * cellW, rows * cellH);
   }
 }
 
-// One scratch canvas for every block of cells: a keystroke draws a dozen of them, and a new canvas
-// (and context) for each cost more than the drawing.
+// One scratch canvas for every block of cells: a keystroke draws a dozen of them (heatmaps, legends,
+// vector strips). It only ever grows, so that blocks of other sizes do not reallocate it.
 let tile = null, tileContext = null;
 function tileOf(rgba, cols, rows) {
   tile ??= typeof OffscreenCanvas === 'function' ? new OffscreenCanvas(cols, rows) : document.createElement('canvas');
-  if (tile.width !== cols || tile.height !== rows) { tile.width = cols; tile.height = rows; }
+  if (tile.width < cols || tile.height < rows) {
+    tile.width = Math.max(tile.width, cols);
+    tile.height = Math.max(tile.height, rows);
+    tileContext = null;
+  }
   tileContext ??= tile.getContext('2d');
   tileContext.putImageData(new ImageData(rgba, cols, rows), 0, 0);
   return tile;

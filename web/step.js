@@ -25,10 +25,13 @@ function numberCell(kind, value, text) {
 
 function absMax(a) { let m = 0; for (const x of a) m = Math.max(m, Math.abs(x)); return m; }
 
-// A vector (or rows of vectors) as coloured cells: blue negative, orange positive.
-function strip(values, rows, cols, caption, highlightRow = -1) {
+// The strips' canvases are kept from one keystroke to the next: a new canvas and its context cost more
+// than drawing a strip.
+const stripCanvases = new WeakMap();
+
+// A vector (or rows of vectors) as coloured cells on `canvas`: blue negative, orange positive.
+function strip(canvas, values, rows, cols, caption, highlightRow = -1) {
   const figure = el('figure', 'strip');
-  const canvas = document.createElement('canvas');
   canvas.setAttribute('role', 'img');
   canvas.setAttribute('aria-label', caption);
   const cell = Math.max(2, Math.min(20, Math.floor(300 / cols)));
@@ -82,11 +85,13 @@ export function renderStep(host, run, { layer, head, query, key, showAll, onKey,
   parts.push(live);
 
   const strips = el('div', 'strips');
+  if (!stripCanvases.has(host)) stripCanvases.set(host, Array.from({ length: 4 }, () => document.createElement('canvas')));
+  const [qc, kc, vc, oc] = stripCanvases.get(host);
   strips.append(
-    strip(h.q.subarray(i * d, (i + 1) * d), 1, d, `Q of ${qName}`),
-    strip(h.k, n, d, `K, one row per key (${kName} outlined)`, j),
-    strip(h.v, n, d, 'V, one row per key', j),
-    strip(h.output.subarray(i * d, (i + 1) * d), 1, d, `output of ${qName} = Σ α V`),
+    strip(qc, h.q.subarray(i * d, (i + 1) * d), 1, d, `Q of ${qName}`),
+    strip(kc, h.k, n, d, `K, one row per key (${kName} outlined)`, j),
+    strip(vc, h.v, n, d, 'V, one row per key', j),
+    strip(oc, h.output.subarray(i * d, (i + 1) * d), 1, d, `output of ${qName} = Σ α V`),
   );
   parts.push(strips);
   parts.push(el('p', 'muted small', 'Strips: blue is negative, orange positive, each scaled to its largest magnitude.'));
