@@ -3,11 +3,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { loadAttention, WeightsFormatError } from '../../bindings/index.js';
 import { writeQkv, randomModel } from './qkv-writer.js';
 import { rng } from './reference.js';
 
 const glove = readFileSync(new URL('../../models/glove-10k.qkv', import.meta.url));
+
+test('the committed weight files match models/SHA256SUMS', () => {
+  const sums = readFileSync(new URL('../../models/SHA256SUMS', import.meta.url), 'utf8').trim().split('\n');
+  assert.deepEqual(sums.map((line) => line.split(/\s+/)[1]).sort(), ['glove-10k.qkv', 'tiny-lm.qkv']);
+  for (const line of sums) {
+    const [sum, name] = line.split(/\s+/);
+    const bytes = readFileSync(new URL(`../../models/${name}`, import.meta.url));
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), sum, name);
+  }
+});
 
 function cosine(a, b) {
   let ab = 0, aa = 0, bb = 0;
