@@ -1,12 +1,14 @@
 // The package as a user gets it: `npm pack`, install the tarball into an empty folder, import it by
-// name, compute, and type-check a consumer against the shipped declarations.
+// name, compute, and type-check a consumer against the shipped declarations; the course widget
+// (<qkv-attention>, embed.html) ships complete and draws from the installed folder in Chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, dirname, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openBrowser, watchPage } from '../browser/chromium.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -20,7 +22,21 @@ test('npm pack → install into an empty folder → import → compute → types
   for (const f of ['bindings/index.js', 'bindings/index.d.ts', 'dist/qkv-simd.wasm', 'dist/qkv-scalar.wasm', 'dist/qkv-simd.js', 'package.json', 'README.md']) {
     assert.ok(files.includes(f), `the tarball ships ${f}`);
   }
-  assert.ok(!files.some((f) => /^(src|tests|build|web|scripts)\//.test(f)), `nothing but the package ships: ${files.join(', ')}`);
+  assert.ok(!files.some((f) => /^(src|tests|build|scripts)\//.test(f)), `nothing but the package ships: ${files.join(', ')}`);
+  // From web/, only the course widget: the element, embed.html and what they load, not the demo page.
+  for (const f of ['web/qkv-attention-element.js', 'web/qkv-attention-element.d.ts', 'web/embed.html']) {
+    assert.ok(files.includes(f), `the tarball ships ${f}`);
+  }
+  assert.ok(!files.some((f) => /^web\/(index\.html|app\.js|embed-example)/.test(f)), 'the demo page itself does not ship');
+  // Every relative file a shipped page or module refers to is in the tarball too.
+  for (const f of files.filter((name) => /^(web|bindings)\/.*\.(js|html)$/.test(name))) {
+    const text = readFileSync(join(root, f), 'utf8');
+    const refs = [...text.matchAll(/(?:from\s+|import\(\s*|new URL\(\s*|(?:src|href)=)['"](\.{1,2}\/[^'"]+|[\w-]+\.(?:js|css|svg|html))['"]/g)].map((m) => m[1]);
+    for (const ref of refs) {
+      const target = normalize(join(dirname(f), ref.split(/[?#]/)[0]));
+      assert.ok(files.includes(target), `${f} refers to ${ref}, which the tarball lacks`);
+    }
+  }
 
   const app = join(dir, 'app');
   run('mkdir', ['-p', app], dir);
@@ -64,7 +80,16 @@ test('npm pack → install into an empty folder → import → compute → types
     qkv.multiHeadAttention({ x: [1], params: { wq: [1], wk: [1], wv: [1], wo: [1] }, intermediates: ['attention'] });
     export { n };
   `);
-  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true }, files: ['consumer.ts'] }));
+  writeFileSync(join(app, 'widget.ts'), `
+    import { type QkvAttentionElement, DEFAULT_SENTENCE } from 'qkv-attention/element';
+    const el: QkvAttentionElement = document.createElement('qkv-attention');
+    el.setAttribute('sentence', DEFAULT_SENTENCE);
+    await el.ready;
+    // @ts-expect-error ready is read-only
+    el.ready = Promise.resolve();
+    export { el };
+  `);
+  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true }, files: ['consumer.ts', 'widget.ts'] }));
   const tsc = join(root, 'node_modules', '.bin', 'tsc');
   assert.ok(existsSync(tsc), 'typescript is installed (devDependency)');
   try {
@@ -72,6 +97,22 @@ test('npm pack → install into an empty folder → import → compute → types
   } catch (err) {
     assert.fail(`tsc reported errors:\n${err.stdout}${err.stderr}`);
   }
+
+  // The iframe page as a course author hosts it: straight from the installed folder, under the CSP.
+  const installed = join(app, 'node_modules', 'qkv-attention');
+  const browser = await openBrowser({ extraMounts: [['/', installed]] });
+  t.after(() => browser.close());
+  const page = await browser.context.newPage();
+  const origin = new URL(browser.url).origin;
+  const seen = await watchPage(page, origin);
+  await page.goto(`${origin}/web/embed.html?sentence=${encodeURIComponent('Paris is the capital of France.')}&causal`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+  const shown = await page.$eval('qkv-attention', (el) => ({ n: el.run?.n, canvases: el.shadowRoot.querySelectorAll('canvas').length }));
+  assert.equal(shown.n, 7, 'seven tokens computed from the installed package');
+  assert.ok(shown.canvases >= 1, 'a view is drawn');
+  assert.deepEqual(await seen.cspViolations(), [], 'no CSP violation');
+  assert.deepEqual(seen.errors, [], 'no console or page errors');
+  assert.deepEqual(seen.foreign, [], 'no request leaves the origin');
 });
 
 test('the runtime exports match the declarations', async () => {
