@@ -1,5 +1,6 @@
 // The demo page: one state object, recomputed on every keystroke or knob, drawn by the shared views.
 import { loadAttention } from '../bindings/index.js';
+import { modelLoadingText } from './format.js';
 import { DEFAULT_KNOBS, HEAD_CHOICES, computeRun, loadEmbeddingSource, loadModelSource } from './compute.js';
 import { VIEWS, viewPng, viewSvg } from './views.js';
 import { AttentionViews } from './interaction.js';
@@ -215,7 +216,7 @@ function startModel() {
   ui.modelProgress.removeAttribute('value');
   loadModelSource(qkv, (fraction) => {
     if (fraction != null) ui.modelProgress.value = fraction;
-    ui.modelStatus.textContent = `Loading the trained model… ${fraction != null ? `${Math.round(fraction * 100)} %` : ''}`;
+    ui.modelStatus.textContent = modelLoadingText(fraction);
   }).then((m) => {
     model = m;
     ui.modeModel.disabled = false;

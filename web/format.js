@@ -12,3 +12,8 @@ export function label(unit, max = 14) {
   const t = unit.text.replace(/\s+/g, ' ');
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
+
+/** The line shown while the trained model downloads; `fraction` is null while the size is unknown. */
+export function modelLoadingText(fraction) {
+  return fraction != null ? `Loading the trained model… ${Math.round(fraction * 100)} %` : 'Loading the trained model…';
+}

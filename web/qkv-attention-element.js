@@ -14,6 +14,7 @@ import { DEFAULT_KNOBS, computeRun, loadEmbeddingSource, loadModelSource } from 
 import { ATTRIBUTES, DEFAULT_SENTENCE } from './attributes.js';
 import { AttentionViews } from './interaction.js';
 import { renderStep } from './step.js';
+import { modelLoadingText } from './format.js';
 import { renderTokens, highlightTokens, wireTokens } from './tokens.js';
 
 const VIEW_TITLES = {
@@ -176,10 +177,10 @@ export class QkvAttentionElement extends HTMLElement {
     sources.modelLoading = true;
     ui.loading.hidden = false;
     ui.progress.removeAttribute('value');
-    ui.loadingText.textContent = 'Loading the trained model…';
+    ui.loadingText.textContent = modelLoadingText(null);
     const listener = (fraction) => {
       if (fraction != null) ui.progress.value = fraction;
-      ui.loadingText.textContent = `Loading the trained model… ${fraction != null ? `${Math.round(fraction * 100)} %` : ''}`;
+      ui.loadingText.textContent = modelLoadingText(fraction);
     };
     if (!progressListeners.has(src)) progressListeners.set(src, new Set());
     progressListeners.get(src).add(listener);

@@ -121,7 +121,7 @@ def main():
 
     model = TinyLM(V, args.d_model, args.layers, args.heads, args.d_ff, args.seq if args.smoke else 256)
     glove_hits = 0
-    if os.path.exists(args.glove) and not args.smoke:
+    if os.path.exists(args.glove) and not args.smoke and not args.init:  # --init brings its own
         header, t = read_qkv(args.glove)
         gidx = {w: i for i, w in enumerate(header["vocab"])}
         g = t["vectors"]
