@@ -62,11 +62,14 @@ struct Kernels {
 const Kernels& scalar_kernels();
 // The vector kernels (wasm SIMD128 in the browser, SSE2 natively); null when built without them.
 const Kernels* simd_kernels();
-// The vector kernels when there are any, else the scalar ones.
-inline const Kernels& best_kernels() {
-  const Kernels* k = simd_kernels();
-  return k ? *k : scalar_kernels();
-}
+// The same kernels with 256-bit vectors and fused multiply-add (native x86 builds only; hot paths
+// overridden, the rest copied from simd_kernels()); null when not compiled in or when this CPU lacks
+// AVX2 or FMA.
+const Kernels* avx2_kernels();
+// The fastest set this build and CPU have: AVX2+FMA, else the vector kernels, else the scalar ones.
+// Natively the environment variable QKV_KERNELS=scalar|sse2|avx2 (read once, at the first call)
+// forces a set, for profiling and comparing; a set that is not available falls back to the default.
+const Kernels& best_kernels();
 
 // Scalar twins, named for what they are.
 void qkv_f32_gemm_nt__scalar(size_t m, size_t n, size_t k, float alpha, const float* a, size_t lda,

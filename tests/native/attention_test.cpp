@@ -324,7 +324,7 @@ TEST_P(AttentionTest, MultiHeadSelfAndCrossAttentionMatchFloat64) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllKernelSets, AttentionTest, ::testing::ValuesIn(test::all_kernel_sets()),
-                         [](const auto& info) { return std::string(info.param->name); });
+                         [](const auto& info) { return test::param_name(info.param); });
 
 }  // namespace
 }  // namespace qkv

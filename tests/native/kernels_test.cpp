@@ -285,7 +285,7 @@ TEST_P(KernelTest, SoftmaxOnlineMatchesFloat64Recurrence) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllKernelSets, KernelTest, ::testing::ValuesIn(test::all_kernel_sets()),
-                         [](const auto& info) { return std::string(info.param->name); });
+                         [](const auto& info) { return test::param_name(info.param); });
 
 }  // namespace
 }  // namespace qkv

@@ -146,7 +146,7 @@ TEST_P(ModelTest, RejectsBadInput) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllKernelSets, ModelTest, ::testing::ValuesIn(test::all_kernel_sets()),
-                         [](const auto& info) { return std::string(info.param->name); });
+                         [](const auto& info) { return test::param_name(info.param); });
 
 }  // namespace
 }  // namespace qkv

@@ -2,21 +2,33 @@
 // possible so that they can be read and trusted.
 #pragma once
 
+#include <cctype>
 #include <cmath>
 #include <cstddef>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels.h"
 
 namespace qkv::test {
 
-// The scalar twins, and the vector kernels when this build has them: every test runs on each.
+// The scalar twins, the vector kernels when this build has them, and the AVX2 + FMA ones when this
+// build and CPU have them: every test runs on each.
 inline std::vector<const Kernels*> all_kernel_sets() {
   std::vector<const Kernels*> sets{&scalar_kernels()};
   if (simd_kernels()) sets.push_back(simd_kernels());
+  if (avx2_kernels()) sets.push_back(avx2_kernels());
   return sets;
+}
+
+// A kernel set's name as a GoogleTest parameter name (letters, digits, _): "avx2-fma" → "avx2_fma".
+inline std::string param_name(const Kernels* k) {
+  std::string s = k->name;
+  for (char& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return s;
 }
 
 inline std::vector<float> random_vector(size_t n, std::mt19937& rng, float lo = -1.0f, float hi = 1.0f) {
