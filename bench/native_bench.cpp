@@ -134,22 +134,21 @@ __attribute__((noipa, target("avx2,fma"))) float avx2_fma_chains(int64_t iterati
   return _mm_cvtss_f32(_mm256_castps256_ps128(s));
 }
 
-void BM_PeakSse2MulAdd(benchmark::State& state) {
+// chains(iterations) does iterations × kChains vector operations of `lanes` lanes, 2 FLOPs each.
+void RunPeak(benchmark::State& state, float (*chains)(int64_t), int lanes, const char* label) {
   int64_t iterations = 1 << 16;
   benchmark::DoNotOptimize(iterations);
-  state.SetLabel("sse2");
-  for (auto _ : state) benchmark::DoNotOptimize(sse2_mul_add_chains(iterations));
-  GflopsCounter(state, double(iterations) * kChains * 4 * 2);
+  state.SetLabel(label);
+  for (auto _ : state) benchmark::DoNotOptimize(chains(iterations));
+  GflopsCounter(state, double(iterations) * kChains * lanes * 2);
 }
+
+void BM_PeakSse2MulAdd(benchmark::State& state) { RunPeak(state, sse2_mul_add_chains, 4, "sse2"); }
 BENCHMARK(BM_PeakSse2MulAdd);
 
 void BM_PeakAvx2Fma(benchmark::State& state) {
   if (!qkv::avx2_kernels()) return state.SkipWithError("no AVX2 + FMA");
-  int64_t iterations = 1 << 16;
-  benchmark::DoNotOptimize(iterations);
-  state.SetLabel("avx2-fma");
-  for (auto _ : state) benchmark::DoNotOptimize(avx2_fma_chains(iterations));
-  GflopsCounter(state, double(iterations) * kChains * 8 * 2);
+  RunPeak(state, avx2_fma_chains, 8, "avx2-fma");
 }
 BENCHMARK(BM_PeakAvx2Fma);
 

@@ -64,8 +64,22 @@ TEST(Avx2Kernels, PresentWhereverTheCpuHasThem) {
   EXPECT_EQ(avx2_kernels()->first_non_finite, simd_kernels()->first_non_finite);
   EXPECT_EQ(avx2_kernels()->pack_panels, simd_kernels()->pack_panels);
   EXPECT_NE(avx2_kernels()->gemm_nt_packed, simd_kernels()->gemm_nt_packed);
-  // Without QKV_KERNELS the fastest set is the default.
-  if (!std::getenv("QKV_KERNELS")) EXPECT_EQ(&best_kernels(), avx2_kernels());
+}
+
+// best_kernels(): the fastest set, unless QKV_KERNELS names one. ctest runs this test again with
+// QKV_KERNELS=sse2, =scalar and =avx2 (CMakeLists.txt).
+TEST(KernelSelection, BestKernelsHonoursQkvKernels) {
+  const char* env = std::getenv("QKV_KERNELS");
+  const std::string want = env ? env : "";
+  const Kernels* fastest = avx2_kernels() ? avx2_kernels() : simd_kernels() ? simd_kernels() : &scalar_kernels();
+  const Kernels* expected = fastest;
+  if (want == "scalar") expected = &scalar_kernels();
+  if (want == "sse2" && simd_kernels()) expected = simd_kernels();
+  if (want == "avx2" && avx2_kernels()) expected = avx2_kernels();
+  EXPECT_EQ(&best_kernels(), expected) << "QKV_KERNELS=" << want << " gave " << best_kernels().name;
+#if defined(__x86_64__)
+  if (want.empty()) EXPECT_STREQ(best_kernels().name, cpu_has_avx2_fma() ? "avx2-fma" : "sse2");
+#endif
 }
 
 // got against the float64 value ref (whose terms have absolute sum mag, over `terms` roundings) and
