@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== native tests (GoogleTest, scalar and SSE kernels)"
+echo "== native tests (GoogleTest: scalar, SSE2 and, where the CPU has them, AVX2 + FMA kernels)"
 (cd build/native && ctest --output-on-failure -j"$(nproc 2>/dev/null || echo 2)")
 
 echo "== native tests again under AddressSanitizer + UndefinedBehaviorSanitizer"
