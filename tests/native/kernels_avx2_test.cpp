@@ -47,8 +47,9 @@ std::vector<size_t> up_to(size_t last, std::vector<size_t> more = {}) {
   v.insert(v.end(), more.begin(), more.end());
   return v;
 }
-// Rows: every tail of a 6-row block, twice. Columns: every tail of 8- and 16-column blocks, twice.
-const std::vector<size_t> kRows = up_to(13);
+// Rows: every tail of a 6-row block, twice, and the 6 + 4 + 4 split (14, 32: the attention block).
+// Columns: every tail of 8- and 16-column blocks, twice.
+const std::vector<size_t> kRows = up_to(14, {32});
 const std::vector<size_t> kCols = up_to(33, {47, 48, 64, 130});
 const std::vector<size_t> kDepths = {1, 2, 3, 7, 8, 9, 17, 64, 67};
 
