@@ -185,7 +185,8 @@ struct Poly5 {
 // the low mantissa bits, which shift into the exponent field as 2^n. No float→int conversion, which
 // V8 lowers to a long sequence on x64: one online-softmax step on a 32×64 tile in wasm went from
 // 1.35 to 1.03 ns per score. Inputs are first clamped to -88, where n = -127: n + 127 = 0 makes 2^n,
-// and so the result, exactly +0 (exp(x) < 2^-126.9 is lost): -inf (a masked key) and NaN give 0. A
+// and so the result, exactly +0 (as for every x with n = -127: results below 2^-126.5, about 1e-38,
+// are 0): -inf (a masked key) and NaN give 0. A
 // clamp is one instruction where a compare-and-mask is a four-instruction select in V8 (clang turns
 // the mask into v128.bitselect).
 struct Exp {
@@ -207,7 +208,7 @@ struct Exp {
 // 2^x for x <= 0, for logits already multiplied by log2(e): Exp without its first multiply and with
 // one subtraction for the range reduction (x - n is exact): four fewer vector operations and two
 // fewer links in the dependency chain. The polynomial is Exp's with t scaled by ln 2 (coefficient i
-// times ln2^i); the clamp at -127 gives exactly 0 below 2^-127, as in Exp.
+// times ln2^i); the clamp at -127 gives exactly 0 from there (below 2^-126.5), as in Exp.
 struct Exp2 {
   vf4 magic, floor;
   Poly5 poly;
