@@ -34,7 +34,10 @@ __attribute__((used)) double qkv_peak_flops_per_iter() { return 12 * 8; }
 
 // One online-attention tile, as attention.cpp runs it: 32 queries × 128 keys, d = dv = 64.
 // kind 0: Q·Kᵀ over packed panels; 1: the weights·V update; 2: the online softmax step; 3: Q·Kᵀ
-// over K's rows as they are (the path for a single block of queries); 4: packing K into panels.
+// over K's rows as they are (the path for a single block of queries); 4: packing K into panels;
+// 5: Q·Kᵀ and the softmax step fused (an unmasked tile); 6: a whole unmasked tile (5, then weights·V);
+// 7: the same tile unfused (0, the base-2 softmax step, weights·V); 8: the base-2 softmax step alone;
+// 9: first_non_finite over the tile's three inputs (Q, K and V: 32·64 + 2·128·64 floats).
 __attribute__((used)) double qkv_tile(int kind, int iters) {
   constexpr size_t R = 32, C = 128, D = 64;
   static float* buf = nullptr;
@@ -45,17 +48,24 @@ __attribute__((used)) double qkv_tile(int kind, int iters) {
   float *q = buf, *packed = q + R * D, *tile = packed + C * D, *out = tile + R * C, *v = out + R * D;
   float *m = v + C * D, *l = m + R, *scale = l + R;
   const qkv::Kernels& kn = *qkv::simd_kernels();
+  static volatile size_t sink = 0;
   for (int it = 0; it < iters; ++it) {
     if (kind == 0) kn.gemm_nt_packed(R, C, D, 0.125f, q, D, packed, tile, C);
     if (kind == 1) kn.gemm_nn_acc(R, D, C, tile, C, v, D, scale, out, D);
     if (kind == 3) kn.gemm_nt(R, C, D, 0.125f, q, D, v, D, tile, C);
     if (kind == 4) kn.pack_panels(C, D, v, D, packed);
-    if (kind == 2) {
-      for (size_t r = 0; r < R; ++r) m[r] = -1e30f, l[r] = 0.0f;
-      kn.softmax_online(R, C, tile, C, m, l, scale);
+    if (kind == 2 || kind >= 5) for (size_t r = 0; r < R; ++r) m[r] = -1e30f, l[r] = 0.0f;
+    if (kind == 2) kn.softmax_online(R, C, tile, C, m, l, scale);
+    if (kind == 8) kn.softmax_online_exp2(R, C, tile, C, m, l, scale);
+    if (kind == 9) sink += kn.first_non_finite(R * D + 2 * C * D, q);
+    if (kind == 5 || kind == 6) kn.gemm_nt_softmax_online(R, C, D, 0.18f, q, D, packed, tile, C, m, l, scale);
+    if (kind == 7) {
+      kn.gemm_nt_packed(R, C, D, 0.18f, q, D, packed, tile, C);
+      kn.softmax_online_exp2(R, C, tile, C, m, l, scale);
     }
+    if (kind == 6 || kind == 7) kn.gemm_nn_acc(R, D, C, tile, C, v, D, scale, out, D);
   }
-  // FLOPs per iteration; kind 2: scores, kind 4: floats packed
-  return kind == 2 ? double(R) * C : kind == 4 ? double(C) * D : 2.0 * R * C * D;
+  // FLOPs per iteration (both products for kinds 6 and 7); kinds 2 and 8: scores; kind 9: floats checked, kind 4: floats packed
+  return kind == 9 ? double(R * D + 2 * C * D) : kind == 2 || kind == 8 ? double(R) * C : kind == 4 ? double(C) * D : kind >= 6 ? 4.0 * R * C * D : 2.0 * R * C * D;
 }
 }

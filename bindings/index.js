@@ -98,11 +98,12 @@ function describe(value) {
   return `a ${typeof value}`;
 }
 
+// { field: index in the frame, …, count } from "name:type,…". Built through JSON.parse: an object
+// whose 30 properties are added one by one by computed name falls into V8's dictionary mode (slow
+// properties after 12 such stores), and every F.name read of every call was then a hash lookup.
 function parseLayout(text) {
-  const index = {};
-  text.split(',').filter(Boolean).forEach((entry, i) => { index[entry.split(':')[0]] = i; });
-  index.count = Object.keys(index).length;
-  return index;
+  const names = text.split(',').filter(Boolean).map((entry) => entry.split(':')[0]);
+  return JSON.parse(`{${names.map((name, i) => `${JSON.stringify(name)}:${i}`).join(',')},"count":${names.length}}`);
 }
 
 /**
@@ -172,6 +173,9 @@ function positiveInt(fn, name, value, fallback) {
   }
   return value;
 }
+
+const isFiniteNonZero = (v) => Number.isFinite(v) && v !== 0;
+const isFinitePositive = (v) => Number.isFinite(v) && v > 0;
 
 function optionalNumber(fn, name, value, check, expected) {
   if (value === undefined) return undefined;
@@ -527,30 +531,20 @@ export class Attention {
   // Scale, temperature and masks: the options attention and multiHeadAttention share. Writes their
   // scalar fields to the frame and records the masks as inputs.
   #commonOptions(fn, o, F, batch, heads, queries, keys) {
-    const scale = optionalNumber(fn, 'scale', o.scale, (v) => Number.isFinite(v) && v !== 0, 'a finite non-zero number') ?? 0;
-    const temperature = optionalNumber(fn, 'temperature', o.temperature, (v) => Number.isFinite(v) && v > 0, 'a finite number > 0') ?? 1;
+    // No closures here: each would be a new object on every call.
+    const scale = optionalNumber(fn, 'scale', o.scale, isFiniteNonZero, 'a finite non-zero number') ?? 0;
+    const temperature = optionalNumber(fn, 'temperature', o.temperature, isFinitePositive, 'a finite number > 0') ?? 1;
     const causal = optionalBool(fn, 'causal', o.causal);
-    const plane = queries * keys;
     const i32 = this.#m.HEAP32, f32 = this.#m.HEAPF32, base = this.#base;
     f32[base + F.scale] = scale;
     f32[base + F.temperature] = temperature;
     i32[base + F.causal] = causal ? 1 : 0;
-    const maskDims = (name, len, batchField, headsField) => {
-      if (len === plane) {
-        i32[base + batchField] = 1; i32[base + headsField] = 1;
-      } else if (len === batch * heads * plane) {
-        i32[base + batchField] = batch; i32[base + headsField] = heads;
-      } else {
-        throw new RangeError(`${fn}: ${name} must hold queries×keys = ${queries}×${keys} = ${plane} entries (shared by ` +
-          `every batch item and head) or batch×heads×queries×keys = ${batch * heads * plane}, received ${len}`);
-      }
-    };
     if (o.mask !== undefined && o.mask !== null) {
       const v = o.mask;
       if (!(v instanceof Uint8Array || Array.isArray(v))) {
         throw new TypeError(`${fn}: mask must be a Uint8Array or an array of booleans (true = may attend), received ${describe(v)}`);
       }
-      maskDims('mask', v.length, F.maskBatch, F.maskHeads);
+      this.#maskDims(fn, 'mask', v.length, F.maskBatch, F.maskHeads, batch, heads, queries, keys);
       const bytes = v instanceof Uint8Array ? v : Uint8Array.from(v, (x, i) => {
         if (typeof x !== 'boolean' && typeof x !== 'number') throw new TypeError(`${fn}: mask[${i}] must be a boolean or 0/1, received ${describe(x)}`);
         return x ? 1 : 0;
@@ -559,7 +553,7 @@ export class Attention {
     }
     if (o.additiveMask !== undefined && o.additiveMask !== null) {
       const len = lengthOf(fn, 'additiveMask', o.additiveMask);
-      maskDims('additiveMask', len, F.additiveMaskBatch, F.additiveMaskHeads);
+      this.#maskDims(fn, 'additiveMask', len, F.additiveMaskBatch, F.additiveMaskHeads, batch, heads, queries, keys);
       this.#input(F.additiveMask, 'additiveMask', o.additiveMask, len, F32);
     }
     if (o.keyLengths !== undefined && o.keyLengths !== null) {
@@ -570,6 +564,20 @@ export class Attention {
         if (!isInt(kl[i]) || kl[i] < 0 || kl[i] > keys) throw new RangeError(`${fn}: keyLengths[${i}] must be an integer in [0, ${keys}], received ${describe(kl[i])}`);
       }
       this.#input(F.keyLengths, 'keyLengths', kl instanceof Int32Array ? kl : Int32Array.from(kl), batch, I32);
+    }
+  }
+
+  // A mask's broadcast dimensions from its length: one queries×keys plane for every batch item and
+  // head, or one per batch item and head.
+  #maskDims(fn, name, len, batchField, headsField, batch, heads, queries, keys) {
+    const i32 = this.#m.HEAP32, base = this.#base, plane = queries * keys;
+    if (len === plane) {
+      i32[base + batchField] = 1; i32[base + headsField] = 1;
+    } else if (len === batch * heads * plane) {
+      i32[base + batchField] = batch; i32[base + headsField] = heads;
+    } else {
+      throw new RangeError(`${fn}: ${name} must hold queries×keys = ${queries}×${keys} = ${plane} entries (shared by ` +
+        `every batch item and head) or batch×heads×queries×keys = ${batch * heads * plane}, received ${len}`);
     }
   }
 

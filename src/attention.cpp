@@ -62,15 +62,17 @@ Workspace split_workspace(float* buf, uint64_t n_q, uint64_t n_k, uint64_t dim, 
   return {buf, buf + packed, buf + packed + block};
 }
 
-// Masks on the logits x of queries i0… (rows) and keys j0… (cols), row stride ldx.
-void apply_masks(const Head& h, size_t i0, size_t rows, size_t j0, size_t cols, float* x, size_t ldx) {
+// Masks on the logits x of queries i0… (rows) and keys j0… (cols), row stride ldx; the additive mask
+// is added times add_scale (log2(e) where the logits are in base 2).
+void apply_masks(const Head& h, size_t i0, size_t rows, size_t j0, size_t cols, float* x, size_t ldx,
+                 float add_scale = 1.0f) {
   const size_t nk = h.n_k;
   for (size_t r = 0; r < rows; ++r) {
     const size_t i = i0 + r;
     float* row = x + r * ldx;
     if (h.add_mask) {
       const float* m = h.add_mask + i * nk + j0;
-      for (size_t j = 0; j < cols; ++j) row[j] += m[j];
+      for (size_t j = 0; j < cols; ++j) row[j] += add_scale * m[j];
     }
     if (h.bool_mask) {
       const uint8_t* m = h.bool_mask + i * nk + j0;
@@ -136,9 +138,13 @@ void attend_materialised(const Head& h, Scoring scoring, float alpha, const Addi
 
 // Output only (flash-attention recurrence): for each block of queries, key tiles of logits update a
 // running max m, sum l and output O; no n_q × n_k matrix exists. Masked keys past keyLengths and,
-// with causal, key tiles after the block's last query are skipped.
+// with causal, key tiles after the block's last query are skipped. The logits are kept in base 2
+// (times log2(e), folded into alpha) so that the exponentials are powers of two; tiles that no mask
+// touches take Q·Kᵀ and the softmax step in one kernel.
 void attend_online(const Head& h, float alpha, const Workspace& ws, const Kernels& kn) {
+  constexpr float kLog2e = 1.44269504088896341f;
   const size_t nq = h.n_q, dv = h.value_dim, visible = h.key_length;
+  const float alpha2 = alpha * kLog2e;
   float* tile = ws.block;
   float* m = tile + kRowBlock * kKeyBlock;
   float* l = m + kRowBlock;
@@ -146,6 +152,7 @@ void attend_online(const Head& h, float alpha, const Workspace& ws, const Kernel
   kn.pack_panels(visible, h.dim, h.k, h.ldk, ws.packed);
   for (size_t i0 = 0; i0 < nq; i0 += kRowBlock) {
     const size_t rows = nq - i0 < kRowBlock ? nq - i0 : kRowBlock;
+    const float* q = h.q + i0 * h.ldq;
     float* out = h.out + i0 * h.ldo;
     const size_t end = h.causal && i0 + rows < visible ? i0 + rows : visible;
     for (size_t r = 0; r < rows; ++r) {
@@ -154,9 +161,14 @@ void attend_online(const Head& h, float alpha, const Workspace& ws, const Kernel
     }
     for (size_t j0 = 0; j0 < end; j0 += kKeyBlock) {
       const size_t cols = end - j0 < kKeyBlock ? end - j0 : kKeyBlock;
-      kn.gemm_nt_packed(rows, cols, h.dim, alpha, h.q + i0 * h.ldq, h.ldq, ws.packed + j0 * h.dim, tile, kKeyBlock);
-      if (h.bool_mask || h.add_mask || (h.causal && j0 + cols > i0 + 1)) apply_masks(h, i0, rows, j0, cols, tile, kKeyBlock);
-      kn.softmax_online(rows, cols, tile, kKeyBlock, m, l, scale);
+      const float* panels = ws.packed + j0 * h.dim;
+      if (h.bool_mask || h.add_mask || (h.causal && j0 + cols > i0 + 1)) {
+        kn.gemm_nt_packed(rows, cols, h.dim, alpha2, q, h.ldq, panels, tile, kKeyBlock);
+        apply_masks(h, i0, rows, j0, cols, tile, kKeyBlock, kLog2e);
+        kn.softmax_online_exp2(rows, cols, tile, kKeyBlock, m, l, scale);
+      } else {
+        kn.gemm_nt_softmax_online(rows, cols, h.dim, alpha2, q, h.ldq, panels, tile, kKeyBlock, m, l, scale);
+      }
       // The first tile writes O (rows that saw only masked keys get 0 from their zero weights); later
       // ones rescale and add.
       if (j0 == 0) kn.gemm_nn(rows, dv, cols, tile, kKeyBlock, h.v, h.ldv, nullptr, out, h.ldo);

@@ -45,6 +45,14 @@ using SoftmaxOnlineFn = void (*)(size_t rows, size_t cols, float* x, size_t ldx,
 using FirstNonFiniteFn = size_t (*)(size_t n, const float* x);
 // pack_panels as a kernel; the function pack_panels above is its scalar twin.
 using PackPanelsFn = void (*)(size_t n, size_t k, const float* b, size_t ldb, float* packed);
+// Q·Kᵀ over packed panels and one base-2 online-softmax step, fused (the unmasked key tiles of the
+// online path): x[r][j] = alpha * sum_p A[r][p] * B[j][p] for r < rows, j < cols, then
+// softmax_online_exp2 on x. The row maxima are taken while the products are still in registers, so
+// the tile of logits is read once, by the exponential. With alpha = scale·log2(e), 2^(x - m') is
+// exp(scale·(q·k) - max) and no multiply by log2(e) is left for the exponential.
+using GemmNtSoftmaxOnlineFn = void (*)(size_t rows, size_t cols, size_t k, float alpha, const float* a, size_t lda,
+                                       const float* packed_b, float* x, size_t ldx, float* m, float* l,
+                                       float* scale);
 
 struct Kernels {
   const char* name;
@@ -57,6 +65,10 @@ struct Kernels {
   SoftmaxOnlineFn softmax_online;
   FirstNonFiniteFn first_non_finite;
   PackPanelsFn pack_panels;
+  // softmax_online in base 2: every exp(·) there is 2^(·) here, and m holds maxima of x as given (logits
+  // times log2(e) when the caller folded it into them).
+  SoftmaxOnlineFn softmax_online_exp2;
+  GemmNtSoftmaxOnlineFn gemm_nt_softmax_online;
 };
 
 const Kernels& scalar_kernels();
@@ -85,5 +97,10 @@ void qkv_f32_gemm_nn_acc__scalar(size_t m, size_t n, size_t k, const float* a, s
 void qkv_f32_softmax_online__scalar(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l,
                                     float* scale);
 size_t qkv_f32_first_non_finite__scalar(size_t n, const float* x);
+void qkv_f32_softmax_online_exp2__scalar(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l,
+                                         float* scale);
+void qkv_f32_gemm_nt_softmax_online__scalar(size_t rows, size_t cols, size_t k, float alpha, const float* a,
+                                            size_t lda, const float* packed_b, float* x, size_t ldx, float* m,
+                                            float* l, float* scale);
 
 }  // namespace qkv

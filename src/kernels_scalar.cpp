@@ -82,8 +82,12 @@ void qkv_f32_gemm_nn_acc__scalar(size_t m, size_t n, size_t k, const float* a, s
   }
 }
 
-void qkv_f32_softmax_online__scalar(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l,
-                                    float* scale) {
+namespace {
+
+// The online-softmax step of softmax_online and softmax_online_exp2, with exp_fn as the exponential.
+template <typename Exp>
+void softmax_online_step(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l, float* scale,
+                         Exp exp_fn) {
   for (size_t r = 0; r < rows; ++r) {
     float* row = x + r * ldx;
     float mx = m[r];
@@ -94,11 +98,30 @@ void qkv_f32_softmax_online__scalar(size_t rows, size_t cols, float* x, size_t l
       continue;
     }
     float sum = 0.0f;
-    for (size_t j = 0; j < cols; ++j) sum += (row[j] = std::exp(row[j] - mx));
-    scale[r] = std::exp(m[r] - mx);
+    for (size_t j = 0; j < cols; ++j) sum += (row[j] = exp_fn(row[j] - mx));
+    scale[r] = exp_fn(m[r] - mx);
     l[r] = l[r] * scale[r] + sum;
     m[r] = mx;
   }
+}
+
+}  // namespace
+
+void qkv_f32_softmax_online__scalar(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l,
+                                    float* scale) {
+  softmax_online_step(rows, cols, x, ldx, m, l, scale, [](float v) { return std::exp(v); });
+}
+
+void qkv_f32_softmax_online_exp2__scalar(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l,
+                                         float* scale) {
+  softmax_online_step(rows, cols, x, ldx, m, l, scale, [](float v) { return std::exp2(v); });
+}
+
+void qkv_f32_gemm_nt_softmax_online__scalar(size_t rows, size_t cols, size_t k, float alpha, const float* a,
+                                            size_t lda, const float* packed_b, float* x, size_t ldx, float* m,
+                                            float* l, float* scale) {
+  qkv_f32_gemm_nt_packed__scalar(rows, cols, k, alpha, a, lda, packed_b, x, ldx);
+  qkv_f32_softmax_online_exp2__scalar(rows, cols, x, ldx, m, l, scale);
 }
 
 size_t qkv_f32_first_non_finite__scalar(size_t n, const float* x) {
@@ -117,7 +140,9 @@ const Kernels& scalar_kernels() {
                          qkv_f32_gemm_nn_acc__scalar,
                          qkv_f32_softmax_online__scalar,
                          qkv_f32_first_non_finite__scalar,
-                         pack_panels};
+                         pack_panels,
+                         qkv_f32_softmax_online_exp2__scalar,
+                         qkv_f32_gemm_nt_softmax_online__scalar};
   return k;
 }
 

@@ -146,27 +146,190 @@ inline void gemm_nt_packed_rows(size_t n, size_t k, float alpha, const float* a,
   }
 }
 
+}  // namespace
+
+// The exponentials' constants as data the compiler cannot see through (not const, external linkage).
+// As immediates, LLVM rematerialises each v128.const at every use inside a loop, and V8 builds one
+// from 64-bit immediates there: three instructions, two on the vector ports, per constant per vector,
+// more than the polynomial itself. Loaded into locals once per kernel call instead, they stay in
+// registers or one load away. Rows: magic, ln2_hi, ln2_lo, log2e, c5 … c1 of exp, c5 … c1 of 2^x.
+float qkv_exp_constants[14] = {
+    0x1.8000FEp23f,                                                                     // 1.5·2^23 + 127
+    -0x1.62E400p-1f, -0x1.7F7D1Cp-20f, 0x1.715476p+0f,                                  // -ln2 hi, lo; log2(e)
+    0x1.0F9F9Cp-7f, 0x1.573A1Ap-5f, 0x1.555A80p-3f, 0x1.FFFDC6p-2f, 0x1.FFFFF6p-1f,     // exp(t)
+    0x1.5BAF14p-10f, 0x1.3CEA52p-7f, 0x1.C6B770p-5f, 0x1.EBF9BCp-3f, 0x1.62E42Ap-1f,    // 2^t
+};
+
+namespace {
+
+// s·(1 + t·p(t)) with p of degree 4 by Horner, p's coefficients from qkv_exp_constants[at…]: the
+// part of Exp and Exp2 after their range reductions (2^n = s, t the reduced argument).
+struct Poly5 {
+  vf4 c5, c4, c3, c2, c1;
+  explicit Poly5(int at)
+      : c5(splat(qkv_exp_constants[at])), c4(splat(qkv_exp_constants[at + 1])),
+        c3(splat(qkv_exp_constants[at + 2])), c2(splat(qkv_exp_constants[at + 3])),
+        c1(splat(qkv_exp_constants[at + 4])) {}
+  vf4 times_exp(vf4 s, vf4 t) const {
+    vf4 p = madd(c5, t, c4);
+    p = madd(p, t, c3);
+    p = madd(p, t, c2);
+    p = madd(p, t, c1);
+    return madd(mul(t, s), p, s);
+  }
+};
+
 // exp(x) for x <= 0: x = n·ln2 + t with |t| <= ln2/2 (ln2 split in two for accuracy), exp(t) by a
 // degree-5 polynomial, 2^n built in the exponent bits. Coefficients and the rounding trick from
 // XNNPACK's rr2_p5 kernels: adding 1.5·2^23 + 127 rounds x/ln2 to an integer n and leaves n + 127 in
 // the low mantissa bits, which shift into the exponent field as 2^n. No float→int conversion, which
 // V8 lowers to a long sequence on x64: one online-softmax step on a 32×64 tile in wasm went from
-// 1.35 to 1.03 ns per score. Inputs below the smallest normal's log give 0, so -inf (a masked key)
-// gives exactly 0.
-inline vf4 exp_nonpositive(vf4 x) {
-  const vf4 cutoff = splat(-0x1.5D589Ep6f);  // ln(2^-126)
-  const vf4 magic = splat(0x1.8000FEp23f);   // 1.5·2^23 + 127
-  vf4 n = madd(x, splat(0x1.715476p+0f), magic);
-  const vf4 s = low_bits_to_exponent(n);
-  n = sub(n, magic);
-  vf4 t = madd(n, splat(-0x1.62E400p-1f), x);
-  t = madd(n, splat(-0x1.7F7D1Cp-20f), t);
-  vf4 p = madd(splat(0x1.0F9F9Cp-7f), t, splat(0x1.573A1Ap-5f));
-  p = madd(p, t, splat(0x1.555A80p-3f));
-  p = madd(p, t, splat(0x1.FFFDC6p-2f));
-  p = madd(p, t, splat(0x1.FFFFF6p-1f));
-  t = mul(t, s);
-  return keep_if_ge(madd(t, p, s), x, cutoff);  // below the cutoff (and -inf, NaN): 0
+// 1.35 to 1.03 ns per score. Inputs are first clamped to -88, where n = -127: n + 127 = 0 makes 2^n,
+// and so the result, exactly +0 (as for every x with n = -127: results below 2^-126.5, about 1e-38,
+// are 0): -inf (a masked key) and NaN give 0. A
+// clamp is one instruction where a compare-and-mask is a four-instruction select in V8 (clang turns
+// the mask into v128.bitselect).
+struct Exp {
+  vf4 magic, ln2_hi, ln2_lo, log2e, floor;
+  Poly5 poly;
+  Exp()
+      : magic(splat(qkv_exp_constants[0])), ln2_hi(splat(qkv_exp_constants[1])), ln2_lo(splat(qkv_exp_constants[2])),
+        log2e(splat(qkv_exp_constants[3])), floor(splat(-88.0f)), poly(4) {}  // -88·log2(e) rounds to -127
+  vf4 operator()(vf4 x) const {
+    x = max_nan_low(floor, x);
+    vf4 n = madd(x, log2e, magic);
+    const vf4 s = low_bits_to_exponent(n);
+    n = sub(n, magic);
+    const vf4 t = madd(n, ln2_lo, madd(n, ln2_hi, x));
+    return poly.times_exp(s, t);
+  }
+};
+
+// 2^x for x <= 0, for logits already multiplied by log2(e): Exp without its first multiply and with
+// one subtraction for the range reduction (x - n is exact): four fewer vector operations and two
+// fewer links in the dependency chain. The polynomial is Exp's with t scaled by ln 2 (coefficient i
+// times ln2^i); the clamp at -127 gives exactly 0 from there (below 2^-126.5), as in Exp.
+struct Exp2 {
+  vf4 magic, floor;
+  Poly5 poly;
+  Exp2() : magic(splat(qkv_exp_constants[0])), floor(splat(-127.0f)), poly(9) {}
+  vf4 operator()(vf4 x) const {
+    x = max_nan_low(floor, x);
+    const vf4 n = add(x, magic);
+    return poly.times_exp(low_bits_to_exponent(n), sub(x, sub(n, magic)));  // t = x - round(x), in [-1/2, 1/2]
+  }
+};
+
+// x[j] = exp(x[j] - mx) for one row of an online-softmax tile, in place; returns the partial sums.
+// Four vectors per step: four independent polynomial chains in flight, and one add into the sum.
+template <typename ExpFn>
+inline vf4 exp_store_sum(size_t cols, float* row, vf4 vmx, const ExpFn& exp_fn) {
+  vf4 vsum = zero();
+  size_t j = 0;
+  for (; j + 16 <= cols; j += 16) {
+    const vf4 e0 = exp_fn(sub(load(row + j), vmx)), e1 = exp_fn(sub(load(row + j + 4), vmx));
+    const vf4 e2 = exp_fn(sub(load(row + j + 8), vmx)), e3 = exp_fn(sub(load(row + j + 12), vmx));
+    store(row + j, e0), store(row + j + 4, e1), store(row + j + 8, e2), store(row + j + 12, e3);
+    vsum = add(vsum, add(add(e0, e1), add(e2, e3)));
+  }
+  for (; j + 4 <= cols; j += 4) {
+    const vf4 e = exp_fn(sub(load(row + j), vmx));
+    store(row + j, e);
+    vsum = add(vsum, e);
+  }
+  if (j < cols) {
+    const vf4 e = exp_fn(sub(load_first(row + j, cols - j, -std::numeric_limits<float>::infinity()), vmx));
+    store_first(row + j, e, cols - j);
+    vsum = add(vsum, e);
+  }
+  return vsum;
+}
+
+// The online-softmax step of R <= 4 rows whose tile maxima (lane-wise) are tile_max[r]: new maxima,
+// the four rescale factors with one vector exponential, the exponentials of the tile, and the four
+// row sums with one transpose.
+template <int R, typename ExpFn>
+inline void online_step_rows(size_t cols, float* x, size_t ldx, const vf4 (&tile_max)[R], float* m, float* l,
+                             float* scale, const ExpFn& exp_fn) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  float mx[4] = {0, 0, 0, 0}, diff[4] = {0, 0, 0, 0}, sc[4], sums[4];
+  vf4 vsum[4] = {zero(), zero(), zero(), zero()};
+  for (int r = 0; r < R; ++r) {
+    const float v = hmax(max(tile_max[r], splat(m[r])));
+    mx[r] = v;
+    diff[r] = v == kNegInf ? 0.0f : m[r] - v;  // -inf - -inf would be NaN
+  }
+  store(sc, exp_fn(load(diff)));
+  for (int r = 0; r < R; ++r) {
+    float* row = x + r * ldx;
+    if (mx[r] == kNegInf) {  // every key so far masked
+      for (size_t j = 0; j < cols; ++j) row[j] = 0.0f;
+      continue;
+    }
+    vsum[r] = exp_store_sum(cols, row, splat(mx[r]), exp_fn);
+  }
+  store(sums, hsum4(vsum[0], vsum[1], vsum[2], vsum[3]));
+  for (int r = 0; r < R; ++r) {
+    if (mx[r] == kNegInf) {
+      scale[r] = 1.0f;
+      continue;
+    }
+    scale[r] = sc[r];
+    l[r] = l[r] * sc[r] + sums[r];
+    m[r] = mx[r];
+  }
+}
+
+// The online-softmax step over a tile of logits: a max pass per row, then online_step_rows.
+template <typename ExpFn>
+inline void softmax_online_tile(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l, float* scale,
+                                const ExpFn& exp_fn) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  by_row_blocks(rows, [&](auto block, size_t i) {
+    constexpr int R = block();
+    vf4 tile_max[R];
+    for (int r = 0; r < R; ++r) {
+      const float* row = x + (i + r) * ldx;
+      vf4 vmax = splat(kNegInf);
+      size_t j = 0;
+      for (; j + 4 <= cols; j += 4) vmax = max(vmax, load(row + j));
+      if (j < cols) vmax = max(vmax, load_first(row + j, cols - j, kNegInf));
+      tile_max[r] = vmax;
+    }
+    online_step_rows<R>(cols, x + i * ldx, ldx, tile_max, m + i, l + i, scale + i, exp_fn);
+  });
+}
+
+// Q·Kᵀ of R rows over packed panels into x, each row's maximum kept in a register as the panels'
+// products are stored (lanes past cols count as -inf), then the base-2 online-softmax step.
+template <int R>
+inline void gemm_nt_softmax_online_rows(size_t cols, size_t k, float alpha, const float* a, size_t lda,
+                                        const float* packed, float* x, size_t ldx, float* m, float* l, float* scale) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  const vf4 va = splat(alpha);
+  vf4 tile_max[R];
+  for (int r = 0; r < R; ++r) tile_max[r] = splat(kNegInf);
+  for (size_t j = 0; j < cols; j += kPanel) {
+    vf4 acc0[R], acc1[R];
+    for (int r = 0; r < R; ++r) acc0[r] = zero(), acc1[r] = zero();
+    tile_r8<R>(k, a, lda, packed + j * k, kPanel, acc0, acc1);
+    const size_t left = cols - j;
+    for (int r = 0; r < R; ++r) {
+      float* xr = x + r * ldx + j;
+      vf4 lo = mul(acc0[r], va), hi = mul(acc1[r], va);
+      if (left >= kPanel) {
+        store(xr, lo), store(xr + 4, hi);
+      } else {  // the last, partial panel: its missing keys are zeros in the panel, not logits
+        float lanes[kPanel];
+        store(lanes, lo), store(lanes + 4, hi);
+        for (size_t c = 0; c < left; ++c) xr[c] = lanes[c];
+        for (size_t c = left; c < kPanel; ++c) lanes[c] = kNegInf;
+        lo = load(lanes), hi = load(lanes + 4);
+      }
+      tile_max[r] = max(tile_max[r], max(lo, hi));
+    }
+  }
+  online_step_rows<R>(cols, x, ldx, tile_max, m, l, scale, Exp2());
 }
 
 }  // namespace
@@ -200,6 +363,7 @@ void qkv_f32_gemm_nt_packed__simd_4x8(size_t m, size_t n, size_t k, float alpha,
 }
 
 void qkv_f32_exp_nonpositive__simd_p5(size_t n, const float* x, float* y) {
+  const Exp exp_nonpositive;
   size_t i = 0;
   for (; i + 4 <= n; i += 4) store(y + i, exp_nonpositive(load(x + i)));
   if (i < n) {  // leftovers through a padded copy: the same polynomial, no read past the end
@@ -221,6 +385,7 @@ void qkv_f32_softmax_row__simd_p5(size_t n, float* x) {
     for (j = 0; j < n; ++j) x[j] = 0.0f;
     return;
   }
+  const Exp exp_nonpositive;
   const vf4 vmx = splat(mx);
   vf4 vsum = zero();
   for (j = 0; j + 4 <= n; j += 4) {
@@ -242,57 +407,40 @@ void qkv_f32_softmax_row__simd_p5(size_t n, float* x) {
 
 void qkv_f32_softmax_online__simd_p5(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l,
                                      float* scale) {
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  for (size_t r0 = 0; r0 < rows; r0 += 4) {
-    const size_t nr = rows - r0 < 4 ? rows - r0 : 4;
-    // New maxima of up to four rows, then their four rescale factors with one vector exp.
-    float mx[4] = {0, 0, 0, 0}, diff[4] = {0, 0, 0, 0};
-    for (size_t r = 0; r < nr; ++r) {
-      const float* row = x + (r0 + r) * ldx;
-      size_t j = 0;
-      vf4 vmax = splat(m[r0 + r]);
-      for (; j + 4 <= cols; j += 4) vmax = max(vmax, load(row + j));
-      float v = hmax(vmax);
-      for (; j < cols; ++j) v = row[j] > v ? row[j] : v;
-      mx[r] = v;
-      diff[r] = v == kNegInf ? 0.0f : m[r0 + r] - v;  // -inf - -inf would be NaN
-    }
-    float sc[4];
-    store(sc, exp_nonpositive(load(diff)));
-    for (size_t r = 0; r < nr; ++r) {
-      float* row = x + (r0 + r) * ldx;
-      if (mx[r] == kNegInf) {  // every key so far masked
-        for (size_t j = 0; j < cols; ++j) row[j] = 0.0f;
-        scale[r0 + r] = 1.0f;
-        continue;
-      }
-      const vf4 vmx = splat(mx[r]);
-      vf4 vsum = zero();
-      size_t j = 0;
-      for (; j + 4 <= cols; j += 4) {
-        const vf4 e = exp_nonpositive(sub(load(row + j), vmx));
-        store(row + j, e);
-        vsum = add(vsum, e);
-      }
-      if (j < cols) {
-        const vf4 e = exp_nonpositive(sub(load_first(row + j, cols - j, kNegInf), vmx));
-        store_first(row + j, e, cols - j);
-        vsum = add(vsum, e);
-      }
-      scale[r0 + r] = sc[r];
-      l[r0 + r] = l[r0 + r] * sc[r] + hsum(vsum);
-      m[r0 + r] = mx[r];
-    }
-  }
+  softmax_online_tile(rows, cols, x, ldx, m, l, scale, Exp());
+}
+
+void qkv_f32_softmax_online_exp2__simd_p5(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l,
+                                          float* scale) {
+  softmax_online_tile(rows, cols, x, ldx, m, l, scale, Exp2());
+}
+
+void qkv_f32_gemm_nt_softmax_online__simd_4x8_p5(size_t rows, size_t cols, size_t k, float alpha, const float* a,
+                                                 size_t lda, const float* packed_b, float* x, size_t ldx, float* m,
+                                                 float* l, float* scale) {
+  by_row_blocks(rows, [&](auto block, size_t i) {
+    gemm_nt_softmax_online_rows<block()>(cols, k, alpha, a + i * lda, lda, packed_b, x + i * ldx, ldx, m + i, l + i,
+                                         scale + i);
+  });
 }
 
 size_t qkv_f32_first_non_finite__simd(size_t n, const float* x) {
-  // x - x is 0 for finite x and NaN for NaN and ±inf: sixteen floats per check.
+  // x·0 is ±0 for finite x and NaN for NaN and ±inf. Summed into four accumulators (a NaN stays),
+  // with one test per block of 256 floats (then of 16): a multiply and an add per four floats on the usual, finite
+  // path, which run on different pipes (x - x, two adds, took twice as long). A block that holds a
+  // non-finite value is searched again element by element.
+  const vf4 z = zero();
+  auto finite = [&](size_t from, size_t to) {  // [from, to) in steps of 16
+    vf4 a0 = z, a1 = z, a2 = z, a3 = z;
+    for (size_t j = from; j < to; j += 16) {
+      a0 = madd(load(x + j), z, a0), a1 = madd(load(x + j + 4), z, a1);
+      a2 = madd(load(x + j + 8), z, a2), a3 = madd(load(x + j + 12), z, a3);
+    }
+    return !any_nan(add(add(a0, a1), add(a2, a3)));
+  };
   size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const vf4 a = load(x + i), b = load(x + i + 4), c = load(x + i + 8), d = load(x + i + 12);
-    if (any_nan(add(add(sub(a, a), sub(b, b)), add(sub(c, c), sub(d, d))))) break;
-  }
+  while (i + 256 <= n && finite(i, i + 256)) i += 256;
+  while (i + 16 <= n && finite(i, i + 16)) i += 16;
   for (; i < n; ++i)
     if (!std::isfinite(x[i])) return i;
   return n;
@@ -329,7 +477,9 @@ const Kernels* simd_kernels() {
                          qkv_f32_gemm_nn_acc__simd_4x8,
                          qkv_f32_softmax_online__simd_p5,
                          qkv_f32_first_non_finite__simd,
-                         qkv_f32_pack_panels__simd_8x4};
+                         qkv_f32_pack_panels__simd_8x4,
+                         qkv_f32_softmax_online_exp2__simd_p5,
+                         qkv_f32_gemm_nt_softmax_online__simd_4x8_p5};
   return &k;
 }
 

@@ -38,6 +38,8 @@ inline vf4 mul(vf4 a, vf4 b) { return wasm_f32x4_mul(a, b); }
 // wasm has no fused multiply-add (relaxed SIMD does not run in Node 20 / Chromium here).
 inline vf4 madd(vf4 a, vf4 b, vf4 c) { return wasm_f32x4_add(wasm_f32x4_mul(a, b), c); }
 inline vf4 max(vf4 a, vf4 b) { return wasm_f32x4_pmax(a, b); }
+// max(lo, x) where a NaN x gives lo (one maxps in V8).
+inline vf4 max_nan_low(vf4 lo, vf4 x) { return wasm_f32x4_pmax(lo, x); }
 inline float lane0(vf4 v) { return wasm_f32x4_extract_lane(v, 0); }
 // In place: the 4×4 matrix with rows a, b, c, d becomes its transpose.
 inline void transpose4(vf4& a, vf4& b, vf4& c, vf4& d) {
@@ -57,8 +59,6 @@ inline float hmax(vf4 v) {
   const float a = wasm_f32x4_extract_lane(s, 0), b = wasm_f32x4_extract_lane(s, 1);
   return a > b ? a : b;
 }
-// Lanes where a >= b keep v, the others become +0.
-inline vf4 keep_if_ge(vf4 v, vf4 a, vf4 b) { return wasm_v128_and(v, wasm_f32x4_ge(a, b)); }
 // True when any lane is NaN (x - x is NaN for NaN and for ±inf, so callers pass x - x to find both).
 inline bool any_nan(vf4 v) { return wasm_v128_any_true(wasm_f32x4_ne(v, v)); }
 // The low 9 bits of each lane's bit pattern moved into the exponent field (the rest shifted out): with
@@ -77,6 +77,7 @@ inline vf4 sub(vf4 a, vf4 b) { return _mm_sub_ps(a, b); }
 inline vf4 mul(vf4 a, vf4 b) { return _mm_mul_ps(a, b); }
 inline vf4 madd(vf4 a, vf4 b, vf4 c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
 inline vf4 max(vf4 a, vf4 b) { return _mm_max_ps(a, b); }
+inline vf4 max_nan_low(vf4 lo, vf4 x) { return _mm_max_ps(x, lo); }  // maxps returns its second operand on NaN
 inline float lane0(vf4 v) { return _mm_cvtss_f32(v); }
 inline void transpose4(vf4& a, vf4& b, vf4& c, vf4& d) { _MM_TRANSPOSE4_PS(a, b, c, d); }
 inline float hsum(vf4 v) {
@@ -87,7 +88,6 @@ inline float hmax(vf4 v) {
   const vf4 s = _mm_max_ps(v, _mm_movehl_ps(v, v));
   return _mm_cvtss_f32(_mm_max_ss(s, _mm_shuffle_ps(s, s, 1)));
 }
-inline vf4 keep_if_ge(vf4 v, vf4 a, vf4 b) { return _mm_and_ps(v, _mm_cmpge_ps(a, b)); }
 inline bool any_nan(vf4 v) { return _mm_movemask_ps(_mm_cmpunord_ps(v, v)) != 0; }
 inline vf4 low_bits_to_exponent(vf4 v) { return _mm_castsi128_ps(_mm_slli_epi32(_mm_castps_si128(v), 23)); }
 
@@ -104,7 +104,7 @@ inline vf4 sub(vf4 a, vf4 b) { QKV_LANEWISE(a.v[i] - b.v[i]); }
 inline vf4 mul(vf4 a, vf4 b) { QKV_LANEWISE(a.v[i] * b.v[i]); }
 inline vf4 madd(vf4 a, vf4 b, vf4 c) { QKV_LANEWISE(a.v[i] * b.v[i] + c.v[i]); }
 inline vf4 max(vf4 a, vf4 b) { QKV_LANEWISE(a.v[i] > b.v[i] ? a.v[i] : b.v[i]); }
-inline vf4 keep_if_ge(vf4 v, vf4 a, vf4 b) { QKV_LANEWISE(a.v[i] >= b.v[i] ? v.v[i] : 0.0f); }
+inline vf4 max_nan_low(vf4 lo, vf4 x) { QKV_LANEWISE(x.v[i] > lo.v[i] ? x.v[i] : lo.v[i]); }
 inline bool any_nan(vf4 v) { return v.v[0] != v.v[0] || v.v[1] != v.v[1] || v.v[2] != v.v[2] || v.v[3] != v.v[3]; }
 inline vf4 low_bits_to_exponent(vf4 v) {
   vf4 r;

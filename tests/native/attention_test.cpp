@@ -103,7 +103,9 @@ TEST_P(AttentionTest, MasksMatchFloat64) {
 
 // Output only (no weights, scores or logits asked for) runs the online-softmax path over key tiles;
 // it must give the materialised path's output within 1e-5 and match float64. Shapes cross the
-// 32-query blocks and 128-key tiles with tails, under causal, padding and boolean masks.
+// 32-query blocks and 128-key tiles with tails, under causal, padding, boolean and additive masks
+// (the online path adds the latter in base 2). The additive mask adds 90 to every logit (exp
+// overflows float32 unless the max is subtracted), -inf to some entries and to all of row 0.
 TEST_P(AttentionTest, OnlineSoftmaxOutputEqualsMaterialised) {
   std::mt19937 rng(14);
   for (int trial = 0; trial < 24; ++trial) {
@@ -113,10 +115,14 @@ TEST_P(AttentionTest, OnlineSoftmaxOutputEqualsMaterialised) {
     std::vector<int32_t> lengths = {std::uniform_int_distribution<int>(0, p.nk)(rng), p.nk};
     std::vector<uint8_t> bmask(size_t(p.nq) * p.nk);
     for (auto& m : bmask) m = rng() % 5 != 0;
+    std::vector<float> amask = random_vector(size_t(p.nq) * p.nk, rng, 87.0f, 93.0f);
+    for (size_t i = 0; i < amask.size(); ++i)
+      if (i < size_t(p.nk) || rng() % 7 == 0) amask[i] = -std::numeric_limits<float>::infinity();
     AttentionArgs a = p.args();
     a.mask.causal = trial % 3 == 0;
     if (trial % 2 == 1) a.mask.key_lengths = lengths.data();
     if (trial % 4 == 2) a.mask.bool_mask = {bmask.data(), 1, 1};
+    if (trial % 4 == 3) a.mask.add_mask = {amask.data(), 1, 1};
     ASSERT_TRUE(attention(a, kn(), scratch).ok());
     const auto materialised = p.out;
     std::fill(p.out.begin(), p.out.end(), 0.0f);
@@ -131,9 +137,30 @@ TEST_P(AttentionTest, OnlineSoftmaxOutputEqualsMaterialised) {
           return (!a.mask.key_lengths || int(j) < lengths[b]) && (!a.mask.causal || j <= i) &&
                  (!a.mask.bool_mask.data || bmask[i * p.nk + j]);
         };
+        const size_t op = size_t(p.nq) * p.dv;
+        if (a.mask.add_mask.data) {  // the additive mask's reference, in float64 with the mask added
+          const double alpha = 1.0 / std::sqrt(double(p.d));
+          const float *q = &p.q[bh * p.nq * p.d], *k = &p.k[bh * p.nk * p.d], *v = &p.v[bh * p.nk * p.dv];
+          for (int i = 0; i < p.nq; ++i) {
+            std::vector<double> row(p.nk);
+            for (int j = 0; j < p.nk; ++j) {
+              double dot = 0;
+              for (int c = 0; c < p.d; ++c) dot += double(q[i * p.d + c]) * k[j * p.d + c];
+              row[j] = allowed(i, j) ? alpha * dot + amask[size_t(i) * p.nk + j] : -std::numeric_limits<double>::infinity();
+            }
+            const auto w = test::softmax_ref(row);
+            for (int c = 0; c < p.dv; ++c) {
+              double o = 0;
+              for (int j = 0; j < p.nk; ++j) o += w[j] * v[j * p.dv + c];
+              // 90 + logit in float32 carries an error of up to 2^-18 before softmax sees it.
+              ASSERT_NEAR(p.out[bh * op + size_t(i) * p.dv + c], o, 2e-5) << "trial " << trial << " row " << i;
+              if (i == 0) ASSERT_EQ(p.out[bh * op + c], 0.0f) << "a row with every key masked attends to nothing";
+            }
+          }
+          continue;
+        }
         auto ref = test::attention_ref(p.nq, p.nk, p.d, p.dv, &p.q[bh * p.nq * p.d], &p.k[bh * p.nk * p.d],
                                        &p.v[bh * p.nk * p.dv], 1.0 / std::sqrt(double(p.d)), allowed);
-        const size_t op = size_t(p.nq) * p.dv;
         for (size_t i = 0; i < op; ++i)
           ASSERT_NEAR(p.out[bh * op + i], ref.output[i], 2e-6 + 1e-7 * p.d) << "trial " << trial << " output " << i;
       }
