@@ -44,6 +44,8 @@ const isSpecial = (w) => /^<[a-z]+>$/.test(w);
 
 export class Embeddings {
   #vectors;
+  #ready;
+  #rows;
   constructor(file) {
     const info = file.tensorInfo('vectors');
     if (!info || info.shape.length !== 2 || info.shape[0] !== file.vocab.length) {
@@ -52,11 +54,20 @@ export class Embeddings {
     this.dim = info.shape[1];
     this.vocab = file.vocab;
     this.source = file.config.source ?? null;
-    this.#vectors = file.tensor('vectors');
+    // Rows are dequantised when first looked up (a sentence needs a few dozen of the 10,000), into
+    // one table, so that vector() still returns views that stay valid.
+    this.#rows = file.rows('vectors');
+    this.#vectors = new Float32Array(this.#rows.count * this.dim);
+    this.#ready = new Uint8Array(this.#rows.count);
   }
   /** The vector of vocabulary entry `id` (a view; do not modify). */
   vector(id) {
-    return this.#vectors.subarray(id * this.dim, (id + 1) * this.dim);
+    const row = this.#vectors.subarray(id * this.dim, (id + 1) * this.dim);
+    if (!this.#ready[id] && id >= 0 && id < this.#ready.length) {
+      this.#rows.fill(id, row);
+      this.#ready[id] = 1;
+    }
+    return row;
   }
   /** Tokenizes `text` (or takes tokens from tokenize()) and looks each piece up. */
   lookup(textOrTokens) {
@@ -77,6 +88,7 @@ export class Model {
   #paramCount = 0;
   #work = 0;
   #workBytes = 0;
+  #special;
 
   constructor(qkv, file) {
     const m = qkv[INTERNAL]();
@@ -90,6 +102,7 @@ export class Model {
     this.#qkv = qkv;
     this.config = { ...c };
     this.vocab = file.vocab;
+    this.#special = Uint8Array.from(file.vocab, (w) => (isSpecial(w) ? 1 : 0));
     this.provenance = file.header.provenance ?? null;
     this.#index = parseLayout(m.modelFrameLayout());
     this.#frame = m._malloc(4 * this.#index.count);
@@ -178,8 +191,13 @@ export class Model {
     m.HEAP32[base + F.logitRows] = 1;
     this.#check(fn, m.runModel(this.#frame));
 
-    const copy = (name) => m.HEAPF32.slice(ptrs[name] >> 2, (ptrs[name] >> 2) + sizes[name]);
-    const all = { q: copy('q'), k: copy('k'), v: copy('v'), scores: copy('scores'), logits: copy('logits'), weights: copy('weights') };
+    // One copy out of wasm memory for all the results (they lie one after another in the work
+    // buffer), then views into it: six separate copies cost more in allocation than in bytes.
+    const first = ptrs.q >> 2, all = {};
+    const block = m.HEAPF32.slice(first, (ptrs.nextLogits >> 2) + sizes.nextLogits);
+    for (const name of ['q', 'k', 'v', 'scores', 'logits', 'weights', 'nextLogits']) {
+      all[name] = block.subarray((ptrs[name] >> 2) - first, (ptrs[name] >> 2) - first + sizes[name]);
+    }
     const layers = [];
     for (let l = 0; l < L; ++l) {
       const heads = [];
@@ -193,9 +211,9 @@ export class Model {
       }
       layers.push({ heads });
     }
-    const nextLogits = copy('nextLogits');
+    const { nextLogits } = all;
     return { tokens: enc.tokens.slice(0, n), ids: Int32Array.from(ids), unknown: enc.unknown.slice(0, n), truncated, dHead: dh,
-      layers, nextLogits, next: topPredictions(nextLogits, this.vocab, topK) };
+      layers, nextLogits, next: topPredictions(nextLogits, this.vocab, topK, this.#special) };
   }
 
   /** Returns the model's wasm memory; using it afterwards throws. */
@@ -208,14 +226,14 @@ export class Model {
 }
 
 // Softmax over the vocabulary, the k most probable tokens; special tokens (<bos>, <unk>) are left out.
-function topPredictions(logits, vocab, k) {
+function topPredictions(logits, vocab, k, special) {
   let mx = -Infinity;
   for (const x of logits) mx = Math.max(mx, x);
   let sum = 0;
   for (const x of logits) sum += Math.exp(x - mx);
   const best = [];
   for (let i = 0; i < logits.length; ++i) {
-    if (isSpecial(vocab[i])) continue;
+    if (special[i]) continue;
     if (best.length < k || logits[i] > logits[best[best.length - 1]]) {
       best.push(i);
       best.sort((a, b) => logits[b] - logits[a]);

@@ -107,7 +107,30 @@ export function parseWeights(input, what = 'weights file') {
     return out;
   }
 
-  return { header, kind: header.kind, config: header.config ?? {}, vocab: header.vocab, tensor, tensorInfo: (name) => byName.get(name) };
+  // Rows of a 2-D (or larger) tensor one at a time: `fill(r, out)` writes row r, dequantised, into
+  // `out` (a Float32Array of the row's length). A word-vector table needs only the rows of the words
+  // typed, and dequantising all of it up front was most of the time from download to first heatmap.
+  function rows(name) {
+    const t = byName.get(name);
+    if (!t) fail(`tensor ${name} is missing`);
+    const count = t.shape[0], width = t.count / count, at = data.byteOffset + t.offset;
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    let fill;
+    if (t.dtype === 'f32') {
+      fill = (r, out) => { for (let c = 0; c < width; ++c) out[c] = view.getFloat32(t.offset + (r * width + c) * 4, true); };
+    } else if (t.dtype === 'f16') {
+      fill = (r, out) => { for (let c = 0; c < width; ++c) out[c] = halfToFloat(view.getUint16(t.offset + (r * width + c) * 2, true)); };
+    } else {
+      const q = new Int8Array(data.buffer, at, t.nbytes);
+      fill = (r, out) => {
+        const s = view.getFloat32(t.scales_offset + r * 4, true);
+        for (let c = 0; c < width; ++c) out[c] = q[r * width + c] * s;
+      };
+    }
+    return { count, width, fill };
+  }
+
+  return { header, kind: header.kind, config: header.config ?? {}, vocab: header.vocab, tensor, rows, tensorInfo: (name) => byName.get(name) };
 }
 
 const isNode = typeof process === 'object' && typeof process.versions?.node === 'string' && typeof window === 'undefined';
