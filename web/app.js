@@ -131,9 +131,20 @@ function paintAll() {
   document.body.dataset.n = String(run.n);
 }
 
+// Typing is drawn in the next animation frame, not in the input handler: keystrokes that arrive
+// before that frame are coalesced into one update, and the editor's own layout after an input event
+// no longer has to lay out the whole page we would have just rebuilt.
+let frameRequest = 0;
+function requestUpdate() {
+  frameRequest ||= requestAnimationFrame(() => { frameRequest = 0; update(); });
+}
+
 function update() {
+  if (frameRequest) { cancelAnimationFrame(frameRequest); frameRequest = 0; }
   recompute();
   paintAll();
+  performance.clearMarks('qkv:painted');
+  performance.mark('qkv:painted'); // bench:page measures keydown → this mark → the frame that shows it
 }
 
 // After the views changed the query or key (they have repainted themselves).
@@ -151,7 +162,7 @@ function afterHead() {
 // ---- wiring ----------------------------------------------------------------------------------------
 
 function wire() {
-  ui.sentence.addEventListener('input', () => { state.text = ui.sentence.value; state.showAll = false; update(); });
+  ui.sentence.addEventListener('input', () => { state.text = ui.sentence.value; state.showAll = false; requestUpdate(); });
   wireTokens(ui.tokens, views);
   ui.layer.addEventListener('change', () => views.setHead(Number(ui.layer.value), state.head));
   ui.head.addEventListener('change', () => views.setHead(state.layer, Number(ui.head.value)));
@@ -236,15 +247,19 @@ function startModel() {
 }
 
 async function main() {
+  performance.mark('qkv:modules');
   restoreHash();
   try {
-    [qkv, embeddings] = await Promise.all([loadAttention(), loadAttention().then(loadEmbeddingSource)]);
+    [qkv, embeddings] = await Promise.all([
+      loadAttention().then((m) => { performance.mark('qkv:wasm'); return m; }),
+      loadAttention().then(loadEmbeddingSource).then((e) => { performance.mark('qkv:vectors'); return e; })]);
   } catch (err) {
     ui.status.textContent = `Could not start: ${err.message}`;
     return;
   }
   wire();
   update();
+  performance.mark('qkv:first-heatmap');
   document.body.dataset.ready = 'true';
   startModel();
 }

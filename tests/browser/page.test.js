@@ -253,7 +253,8 @@ describe('demo page', () => {
     page.on('dialog', () => assert.fail('a dialog opened'));
     for (const p of XSS_PAYLOADS) {
       await page.fill('#sentence', p);
-      await page.waitForFunction(() => document.body.dataset.n !== undefined);
+      // Typing is drawn in the next animation frame: wait for the strip to show this text.
+      await page.waitForFunction((text) => document.getElementById('tokens').textContent === text, p);
       const shownText = await page.$eval('#tokens', (el) => el.textContent);
       assert.equal(shownText, p, 'the token strip shows the text exactly');
       const injected = await page.$$eval('#tokens *, #step *, #views *', (els) => els.filter((e) => /^(IMG|SCRIPT|SVG|IFRAME|A|STYLE)$/i.test(e.tagName)).length);
