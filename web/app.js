@@ -48,6 +48,7 @@ function paintTokens() { renderTokens(ui.tokens, run, focus(), state.query); }
 function paintTokenHighlights() { highlightTokens(ui.tokens, focus(), state.query); }
 
 function paintStep() {
+  stale.delete('step');
   renderStep(ui.step, run, {
     layer: state.layer, head: state.head, query: state.query, key: state.key, showAll: state.showAll,
     onKey: (k) => views.select({ key: k }),
@@ -120,12 +121,53 @@ function saveHash() {
   }, 150);
 }
 
-function paintAll() {
+// While typing, the parts of the page that are off screen (usually the step panel, the next-word
+// card and some views) are not drawn in the keystroke's frame: they are drawn in idle time after it,
+// or at once when they scroll into view. Their DOM is current a moment later, for screen readers and
+// find-in-page; knobs, clicks and the first load draw everything at once.
+const PARTS = {
+  heatmap: { el: $('host-heatmap'), paint: () => views.paint(['heatmap']) },
+  lines: { el: $('host-lines'), paint: () => views.paint(['lines']) },
+  overview: { el: $('host-overview'), paint: () => views.paint(['overview']) },
+  step: { el: ui.step, paint: () => paintStep() },
+  next: { el: ui.nextCard, paint: () => paintNext() },
+};
+const offscreen = new Set(), stale = new Set();
+const onScreen = new IntersectionObserver((entries) => {
+  for (const e of entries) {
+    if (e.isIntersecting) offscreen.delete(e.target); else offscreen.add(e.target);
+  }
+  for (const name of [...stale]) {
+    if (!offscreen.has(PARTS[name].el)) { stale.delete(name); PARTS[name].paint(); }
+  }
+}, { rootMargin: '200px' });
+for (const { el } of Object.values(PARTS)) onScreen.observe(el);
+
+const whenIdle = globalThis.requestIdleCallback
+  ? (fn) => requestIdleCallback(fn, { timeout: 500 })
+  : (fn) => setTimeout(() => fn({ didTimeout: true, timeRemaining: () => 0 }), 50);
+let idleRequest = 0;
+function paintStaleWhenIdle() {
+  idleRequest ||= whenIdle((deadline) => {
+    idleRequest = 0;
+    for (const name of [...stale]) {
+      if (!deadline.didTimeout && deadline.timeRemaining() < 4) break;
+      stale.delete(name);
+      PARTS[name].paint();
+    }
+    if (stale.size) paintStaleWhenIdle();
+  });
+}
+
+function paintAll(typing = false) {
   paintTokens();
-  views.show(run);
-  paintStep();
+  views.run = run;
+  for (const [name, part] of Object.entries(PARTS)) {
+    if (typing && offscreen.has(part.el)) stale.add(name);
+    else { stale.delete(name); part.paint(); }
+  }
+  if (stale.size) paintStaleWhenIdle();
   paintControls();
-  paintNext();
   paintStatus();
   saveHash();
   document.body.dataset.n = String(run.n);
@@ -136,13 +178,13 @@ function paintAll() {
 // no longer has to lay out the whole page we would have just rebuilt.
 let frameRequest = 0;
 function requestUpdate() {
-  frameRequest ||= requestAnimationFrame(() => { frameRequest = 0; update(); });
+  frameRequest ||= requestAnimationFrame(() => { frameRequest = 0; update(true); });
 }
 
-function update() {
+function update(typing = false) {
   if (frameRequest) { cancelAnimationFrame(frameRequest); frameRequest = 0; }
   recompute();
-  paintAll();
+  paintAll(typing);
   performance.clearMarks('qkv:painted');
   performance.mark('qkv:painted'); // bench:page measures keydown → this mark → the frame that shows it
 }

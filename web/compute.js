@@ -1,7 +1,9 @@
 // Turns a sentence into everything the views show: tokens with their place in the text, and for every
 // layer and head the Q, K, V vectors, raw scores Q·K, logits (scaled, tempered, masked), weights α and
-// outputs Σ_j α_ij V_j. Every attention number comes from the package's qkv.attention(), in both modes,
-// so the knobs (scaling, temperature, causal) act the same way on GloVe vectors and on a model head.
+// outputs Σ_j α_ij V_j. Every attention number comes from the package: from qkv.attention(), so that
+// the knobs (scaling, temperature, causal) act the same way on GloVe vectors and on a model head, or,
+// for a model with its own knobs, from model.run(), which has just computed exactly those numbers
+// (bit for bit the same as qkv.attention() gives; tests/browser/page.test.js compares them).
 
 export const DEFAULT_KNOBS = Object.freeze({ heads: 1, scaling: true, temperature: 1, causal: false });
 /** Head counts offered in embeddings mode: the divisors of the 100 GloVe dimensions that make sense. */
@@ -107,12 +109,24 @@ export function modelRun(qkv, model, text, knobs = DEFAULT_KNOBS) {
   const units = out.tokens.map((p) => unitOf(p, text));
   const dHead = model.config.d_model / model.config.n_heads;
   const used = { ...knobs, causal: true, heads: model.config.n_heads };
-  const layers = out.layers.map((layer) => ({
-    heads: attendHeads(qkv, {
+  // With the model's own scaling and temperature, its scores, logits and weights are the ones shown;
+  // only the heads' outputs (which model.run does not return) need qkv.attention(), for one layer at a
+  // time and only when something reads them (the step panel, the JSON export).
+  const own = knobs.scaling && knobs.temperature === 1;
+  const layers = out.layers.map((layer) => {
+    const args = {
       q: concatHeads(layer.heads.map((h) => h.q)), k: concatHeads(layer.heads.map((h) => h.k)),
       v: concatHeads(layer.heads.map((h) => h.v)), n, heads: layer.heads.length, dHead, knobs: used,
-    }),
-  }));
+    };
+    if (!own) return { heads: attendHeads(qkv, args) };
+    let attended = null;
+    return {
+      heads: layer.heads.map((h, i) => ({
+        q: h.q, k: h.k, v: h.v, scores: h.scores, logits: h.logits, weights: h.weights,
+        get output() { return (attended ??= attendHeads(qkv, args))[i].output; },
+      })),
+    };
+  });
   return {
     mode: 'model', text, units, n, dHead, knobs: used, layers, next: out.next, truncated: out.truncated, modelHeads: out.layers,
     scale: knobs.scaling ? 1 / Math.sqrt(dHead) : 1,

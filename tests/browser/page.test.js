@@ -74,6 +74,8 @@ describe('demo page', () => {
     await page.type('#sentence', sentence, { delay: 2 });
     const ref = reference(sentence);
     await page.waitForFunction((n) => document.body.dataset.n === String(n), ref.n);
+    // The step panel is below the fold: drawn in idle time after the keystroke's frame.
+    await page.waitForFunction((n) => document.getElementById('step').dataset.n === String(n), ref.n);
     const words = await page.$$eval('#tokens .tok', (b) => b.map((x) => x.textContent));
     assert.deepEqual(words, ref.tokens.map((t) => sentence.slice(t.start, t.end)));
     const shown = await stepNumbers(page);
