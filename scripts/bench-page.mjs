@@ -16,6 +16,8 @@ import { gzipSync } from 'node:zlib';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from './serve.mjs';
 import { loadAttention } from '../bindings/index.js';
@@ -32,7 +34,20 @@ const realModel = existsSync(REAL_MODEL);
 const qkv = await loadAttention();
 const embeddings = await qkv.loadEmbeddings();
 const extraMounts = realModel ? [] : modelMounts(embeddings.vocab);
-const { server, url } = await startServer({ extraMounts });
+// The server runs in its own process, as with `npm start`: in this process it would answer only when
+// playwright's own work (this script driving the browser) lets it. The stand-in model needs the
+// in-process server's extra mount.
+async function serveApart() {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./serve.mjs', import.meta.url)), '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  for await (const chunk of child.stdout) {
+    out += chunk;
+    const found = out.match(/(http:\/\/127\.0\.0\.1:\d+\/)/);
+    if (found) return { url: found[1], server: { close: (done) => { child.once('exit', () => done()); child.kill(); } } };
+  }
+  throw new Error(`serve.mjs did not start: ${out}`);
+}
+const { server, url } = extraMounts.length ? await startServer({ extraMounts }) : await serveApart();
 
 async function freshContext() {
   const profile = mkdtempSync(join(tmpdir(), 'qkv-bench-'));

@@ -123,18 +123,20 @@ export function startServer({ port = 0, host = '127.0.0.1', extraMounts = [] } =
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
-      warm(mounts).catch(() => {});
-      resolve({ server, url: `http://${host}:${server.address().port}/` });
+      // `warmed`: every file read and compressed (requests are answered before that, uncompressed).
+      const warmed = warm(mounts).catch(() => {});
+      resolve({ server, url: `http://${host}:${server.address().port}/`, warmed });
     });
   });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === normalize(process.argv[1])) {
   const wanted = Number(process.argv[2] ?? process.env.PORT ?? 8080);
-  const { url } = await startServer({ port: wanted }).catch((e) => {
+  const { url, warmed } = await startServer({ port: wanted }).catch((e) => {
     if (e.code !== 'EADDRINUSE') throw e;
     console.log(`port ${wanted} is busy; using a free one`);
     return startServer({ port: 0 });
   });
+  await warmed;
   console.log(`qkv-attention demo: ${url}  (Ctrl+C to stop)`);
 }

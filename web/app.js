@@ -133,14 +133,31 @@ const PARTS = {
   next: { el: ui.nextCard, paint: () => paintNext() },
 };
 const offscreen = new Set(), stale = new Set();
+let observed = false;
 const onScreen = new IntersectionObserver((entries) => {
+  observed = true;
   for (const e of entries) {
     if (e.isIntersecting) offscreen.delete(e.target); else offscreen.add(e.target);
   }
   for (const name of [...stale]) {
     if (!offscreen.has(PARTS[name].el)) { stale.delete(name); PARTS[name].paint(); }
   }
+  markStale();
 }, { rootMargin: '200px' });
+
+// Until the observer has reported (the first paint), where each part is comes from the layout the
+// page has anyway at that point.
+function isOffscreen(el) {
+  if (observed) return offscreen.has(el);
+  const r = el.getBoundingClientRect();
+  return r.bottom < -200 || r.top > innerHeight + 200 || (r.width === 0 && r.height === 0);
+}
+
+// body[data-stale] lists the parts not drawn yet (tests wait for it to be empty).
+function markStale() {
+  const list = [...stale].join(' ');
+  if (document.body.dataset.stale !== list) document.body.dataset.stale = list;
+}
 for (const { el } of Object.values(PARTS)) onScreen.observe(el);
 
 const whenIdle = globalThis.requestIdleCallback
@@ -156,6 +173,7 @@ function paintStaleWhenIdle() {
       PARTS[name].paint();
     }
     if (stale.size) paintStaleWhenIdle();
+    markStale();
   });
 }
 
@@ -163,10 +181,11 @@ function paintAll(typing = false) {
   paintTokens();
   views.run = run;
   for (const [name, part] of Object.entries(PARTS)) {
-    if (typing && offscreen.has(part.el)) stale.add(name);
+    if (typing && isOffscreen(part.el)) stale.add(name);
     else { stale.delete(name); part.paint(); }
   }
   if (stale.size) paintStaleWhenIdle();
+  markStale();
   paintControls();
   paintStatus();
   saveHash();
@@ -181,6 +200,7 @@ function requestUpdate() {
   frameRequest ||= requestAnimationFrame(() => { frameRequest = 0; update(true); });
 }
 
+// `typing`: parts off screen may wait (see PARTS).
 function update(typing = false) {
   if (frameRequest) { cancelAnimationFrame(frameRequest); frameRequest = 0; }
   recompute();
@@ -300,10 +320,11 @@ async function main() {
     return;
   }
   wire();
-  update();
+  update(true); // like a keystroke: what is on screen now, the rest when idle
   performance.mark('qkv:first-heatmap');
   document.body.dataset.ready = 'true';
-  startModel();
+  // The model (900 KB to parse and dequantise) after the first heatmap's frame, not before it.
+  requestAnimationFrame(() => setTimeout(startModel, 0));
 }
 
 main();

@@ -59,6 +59,8 @@ describe('demo page', () => {
     const { page, response } = await open();
     assert.match(response.headers()['content-security-policy'], /default-src 'self'; script-src 'self' 'wasm-unsafe-eval'/);
     assert.equal(await page.isChecked('#mode-embeddings'), true);
+    // What is below the fold is drawn right after the first heatmap, in idle time.
+    await page.waitForSelector('body[data-stale=""]');
     for (const view of ['heatmap', 'lines', 'overview']) {
       const inked = await inkedFraction(page, `#host-${view} canvas`);
       assert.ok(inked > 0.05, `${view} has drawn something (${inked})`);
