@@ -80,11 +80,19 @@ async function coldLoad(context, path, { bytes = false, settled = null } = {}) {
   page.on('response', (r) => responses.push(r));
   await page.addInitScript(() => {
     new MutationObserver((_, observer) => {
-      if (document.body?.dataset.ready === 'true') { window.__firstHeatmap = performance.now(); observer.disconnect(); }
+      if (document.body?.dataset.ready === 'true') {
+        window.__firstHeatmap = performance.now();
+        observer.disconnect();
+        console.debug('qkv-bench: ready');
+      }
     }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-ready'] });
   });
+  // Waiting through a console message, not waitForSelector: that would inject playwright's selector
+  // engine into the page while it loads (~50-75 ms of main-thread work in a trace) — work a learner's
+  // browser does not do.
+  const ready = page.waitForEvent('console', { predicate: (m) => m.text() === 'qkv-bench: ready', timeout: 60000 });
   await page.goto(url + path);
-  await page.waitForSelector('body[data-ready="true"]');
+  await ready;
   const result = await page.evaluate(() => ({
     ms: window.__firstHeatmap,
     marks: Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, m.startTime])),
