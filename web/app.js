@@ -30,7 +30,8 @@ for (const h of HEAD_CHOICES) ui.heads.append(new Option(`${h} × ${100 / h} dim
 
 function recompute() {
   const t0 = performance.now();
-  run = computeRun(qkv, { embeddings, model }, state, run);
+  // The page keeps no earlier run, so the model may write the new numbers into the old arrays.
+  run = computeRun(qkv, { embeddings, model }, state, run, { reuse: true });
   computeMs = performance.now() - t0;
 }
 

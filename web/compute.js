@@ -102,9 +102,9 @@ export function embeddingsRun(qkv, source, text, knobs = DEFAULT_KNOBS) {
  * package so that the what-if knobs apply; with the default knobs this gives the model's weights.
  * Causal masking is part of the model and stays on.
  */
-export function modelRun(qkv, model, text, knobs = DEFAULT_KNOBS) {
+export function modelRun(qkv, model, text, knobs = DEFAULT_KNOBS, reuse = undefined) {
   if (text.trim() === '') return emptyRun('model', text, knobs);
-  const out = model.run(text, { topK: 5, truncate: true });
+  const out = model.run(text, { topK: 5, truncate: true, reuse });
   const n = out.ids.length;
   const units = out.tokens.map((p) => unitOf(p, text));
   const dHead = model.config.d_model / model.config.n_heads;
@@ -128,7 +128,7 @@ export function modelRun(qkv, model, text, knobs = DEFAULT_KNOBS) {
     };
   });
   return {
-    mode: 'model', text, units, n, dHead, knobs: used, layers, next: out.next, truncated: out.truncated, modelHeads: out.layers,
+    mode: 'model', text, units, n, dHead, knobs: used, layers, next: out.next, truncated: out.truncated, modelHeads: out.layers, modelOut: out,
     scale: knobs.scaling ? 1 / Math.sqrt(dHead) : 1,
   };
 }
@@ -142,14 +142,15 @@ export function selectedHead(run, layer, head) {
 /**
  * The run for `state` (text, mode, knobs) from `sources` ({ embeddings, model }; model mode falls back
  * to embeddings while no model is loaded). Keeps state.layer, head, query and key where they still
- * make sense for the new run; `previous` is the run shown before this keystroke.
+ * make sense for the new run; `previous` is the run shown before this keystroke. With `reuse`, the
+ * caller gives up `previous`: the model may write this run's numbers into its arrays.
  */
-export function computeRun(qkv, sources, state, previous = null) {
+export function computeRun(qkv, sources, state, previous = null, { reuse = false } = {}) {
   // While the query is the last token, it stays the last token as the sentence grows or shrinks.
   const followLast = previous && state.query === previous.n - 1;
   const keyOnQuery = state.key === state.query;
   const run = state.mode === 'model' && sources.model
-    ? modelRun(qkv, sources.model, state.text, state.knobs) : embeddingsRun(qkv, sources.embeddings, state.text, state.knobs);
+    ? modelRun(qkv, sources.model, state.text, state.knobs, reuse ? previous?.modelOut : undefined) : embeddingsRun(qkv, sources.embeddings, state.text, state.knobs);
   const layers = run.layers.length, heads = run.layers[0]?.heads.length ?? 1;
   state.layer = Math.min(state.layer, Math.max(layers - 1, 0));
   state.head = Math.min(state.head, Math.max(heads - 1, 0));
