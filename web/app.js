@@ -57,30 +57,34 @@ function paintStep() {
   });
 }
 
+// Writes a property only when it differs: an unchanged text or attribute written again still
+// invalidates style and layout, and paintControls runs on every keystroke.
+function put(el, prop, value) { if (el[prop] !== value) el[prop] = value; }
+
 function paintControls() {
   const layers = run.layers.length || 1, heads = run.layers[0]?.heads.length ?? state.knobs.heads;
   const fill = (select, count, name, value) => {
     if (select.options.length !== count) select.replaceChildren(...Array.from({ length: count }, (_, i) => new Option(`${name} ${i + 1}`, String(i))));
-    select.value = String(value);
+    put(select, 'value', String(value));
   };
   fill(ui.layer, layers, 'layer', state.layer);
   fill(ui.head, heads, 'head', state.head);
-  ui.layerWrap.hidden = state.mode !== 'model';
-  ui.headsWrap.hidden = state.mode === 'model';
-  ui.heads.value = String(state.knobs.heads);
-  ui.scaling.checked = state.knobs.scaling;
-  ui.causal.checked = state.mode === 'model' || state.knobs.causal;
-  ui.causal.disabled = state.mode === 'model';
-  ui.temperature.value = String(state.knobs.temperature);
-  ui.temperatureValue.textContent = state.knobs.temperature.toFixed(2);
-  ui.topk.value = state.topK == null ? 'auto' : String(state.topK);
-  ui.modeEmb.checked = state.mode === 'embeddings';
-  ui.modeModel.checked = state.mode === 'model';
+  put(ui.layerWrap, 'hidden', state.mode !== 'model');
+  put(ui.headsWrap, 'hidden', state.mode === 'model');
+  put(ui.heads, 'value', String(state.knobs.heads));
+  put(ui.scaling, 'checked', state.knobs.scaling);
+  put(ui.causal, 'checked', state.mode === 'model' || state.knobs.causal);
+  put(ui.causal, 'disabled', state.mode === 'model');
+  put(ui.temperature, 'value', String(state.knobs.temperature));
+  put(ui.temperatureValue, 'textContent', state.knobs.temperature.toFixed(2));
+  put(ui.topk, 'value', state.topK == null ? 'auto' : String(state.topK));
+  put(ui.modeEmb, 'checked', state.mode === 'embeddings');
+  put(ui.modeModel, 'checked', state.mode === 'model');
   const whatIf = state.mode === 'model' && (!state.knobs.scaling || state.knobs.temperature !== 1);
-  ui.knobNote.textContent = state.mode === 'model'
+  put(ui.knobNote, 'textContent', state.mode === 'model'
     ? (whatIf ? 'What-if: each head’s weights are recomputed from its Q and K with your knobs; the model’s later layers and its predictions still use its own weights.'
       : 'The model is causal (GPT-style): each token looks only at itself and earlier tokens. <bos> marks the start.')
-    : `Q = K = V = each token’s 100 GloVe numbers${state.knobs.heads > 1 ? `, cut into ${state.knobs.heads} heads of ${100 / state.knobs.heads}` : ''}.`;
+    : `Q = K = V = each token’s 100 GloVe numbers${state.knobs.heads > 1 ? `, cut into ${state.knobs.heads} heads of ${100 / state.knobs.heads}` : ''}.`);
 }
 
 function paintNext() {
@@ -123,9 +127,12 @@ function saveHash() {
 }
 
 // While typing, the parts of the page that are off screen (usually the step panel, the next-word
-// card and some views) are not drawn in the keystroke's frame: they are drawn in idle time after it,
-// or at once when they scroll into view. Their DOM is current a moment later, for screen readers and
-// find-in-page; knobs, clicks and the first load draw everything at once.
+// card and some views) are not drawn in the keystroke's frame: they are drawn once typing pauses
+// (QUIET_MS without a keystroke), in idle time, or at once when they scroll into view. Their DOM is
+// then current, for screen readers and find-in-page; knobs and clicks draw everything at once. (A
+// trace showed the off-screen step panel's rebuild costing ~10 ms of layout in the next frame even
+// under content-visibility: auto, i.e. in the next keystroke's frame when it was drawn between keys.)
+const QUIET_MS = 250;
 const PARTS = {
   heatmap: { el: $('host-heatmap'), paint: () => views.paint(['heatmap']) },
   lines: { el: $('host-lines'), paint: () => views.paint(['lines']) },
@@ -164,7 +171,8 @@ for (const { el } of Object.values(PARTS)) onScreen.observe(el);
 const whenIdle = globalThis.requestIdleCallback
   ? (fn) => requestIdleCallback(fn, { timeout: 500 })
   : (fn) => setTimeout(() => fn({ didTimeout: true, timeRemaining: () => 0 }), 50);
-let idleRequest = 0;
+const cancelIdle = globalThis.cancelIdleCallback ?? clearTimeout;
+let quietTimer = 0, idleRequest = 0;
 function paintStaleWhenIdle() {
   idleRequest ||= whenIdle((deadline) => {
     idleRequest = 0;
@@ -177,6 +185,11 @@ function paintStaleWhenIdle() {
     markStale();
   });
 }
+function paintStaleWhenQuiet() {
+  clearTimeout(quietTimer);
+  if (idleRequest) { cancelIdle(idleRequest); idleRequest = 0; }
+  quietTimer = setTimeout(() => { quietTimer = 0; paintStaleWhenIdle(); }, QUIET_MS);
+}
 
 function paintAll(typing = false) {
   paintTokens();
@@ -185,7 +198,7 @@ function paintAll(typing = false) {
     if (typing && isOffscreen(part.el)) stale.add(name);
     else { stale.delete(name); part.paint(); }
   }
-  if (stale.size) paintStaleWhenIdle();
+  if (stale.size) paintStaleWhenQuiet();
   markStale();
   paintControls();
   paintStatus();
