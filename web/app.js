@@ -217,10 +217,12 @@ function requestUpdate() {
 // `typing`: parts off screen may wait (see PARTS).
 function update(typing = false) {
   if (frameRequest) { cancelAnimationFrame(frameRequest); frameRequest = 0; }
+  performance.clearMarks('qkv:update');
+  performance.mark('qkv:update');
   recompute();
   paintAll(typing);
   performance.clearMarks('qkv:painted');
-  performance.mark('qkv:painted'); // bench:page measures keydown → this mark → the frame that shows it
+  performance.mark('qkv:painted'); // bench:page measures keydown → qkv:update → this mark → the frame that shows it
 }
 
 // After the views changed the query or key (they have repainted themselves).
