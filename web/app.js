@@ -330,7 +330,8 @@ async function main() {
   try {
     [qkv, embeddings] = await Promise.all([
       loadAttention().then((m) => { performance.mark('qkv:wasm'); return m; }),
-      loadAttention().then(loadEmbeddingSource).then((e) => { performance.mark('qkv:vectors'); return e; })]);
+      // The vectors are read and checked while the module compiles, not after it.
+      loadEmbeddingSource(null).then((e) => { performance.mark('qkv:vectors'); return e; })]);
   } catch (err) {
     ui.status.textContent = `Could not start: ${err.message}`;
     return;

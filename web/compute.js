@@ -5,6 +5,8 @@
 // for a model with its own knobs, from model.run(), which has just computed exactly those numbers
 // (bit for bit the same as qkv.attention() gives; tests/browser/page.test.js compares them).
 
+import { loadEmbeddingsFrom } from '../bindings/model.js';
+
 export const DEFAULT_KNOBS = Object.freeze({ heads: 1, scaling: true, temperature: 1, causal: false });
 /** Head counts offered in embeddings mode: the divisors of the 100 GloVe dimensions that make sense. */
 export const HEAD_CHOICES = [1, 2, 4, 5, 10];
@@ -21,9 +23,12 @@ export function embeddingSource(embeddings) {
   };
 }
 
-/** The bundled GloVe table as a source (or the table at `url`). */
+/**
+ * The bundled GloVe table as a source (or the table at `url`). Reading a table needs no WebAssembly:
+ * with `qkv` null it is read without waiting for the module, while that compiles.
+ */
 export async function loadEmbeddingSource(qkv, url = undefined) {
-  return embeddingSource(await qkv.loadEmbeddings(url));
+  return embeddingSource(await (qkv ? qkv.loadEmbeddings(url) : loadEmbeddingsFrom(url)));
 }
 
 /** The bundled trained model (or the one at `url`); `onProgress(fraction | null)` follows the download. */

@@ -21,6 +21,9 @@ async function open(hash = '', { dark = false, context } = {}) {
   const seen = await watchPage(page, origin);
   const response = await page.goto(browser.url + hash);
   await page.waitForSelector('body[data-ready="true"]');
+  // The parts below the fold (step panel, next words, some views) are drawn just after the first
+  // heatmap: the tests read them, so they wait until nothing is left to draw.
+  await page.waitForSelector('body[data-stale=""]');
   pages.push({ page, seen });
   return { page, seen, response };
 }
@@ -59,8 +62,6 @@ describe('demo page', () => {
     const { page, response } = await open();
     assert.match(response.headers()['content-security-policy'], /default-src 'self'; script-src 'self' 'wasm-unsafe-eval'/);
     assert.equal(await page.isChecked('#mode-embeddings'), true);
-    // What is below the fold is drawn right after the first heatmap, in idle time.
-    await page.waitForSelector('body[data-stale=""]');
     for (const view of ['heatmap', 'lines', 'overview']) {
       const inked = await inkedFraction(page, `#host-${view} canvas`);
       assert.ok(inked > 0.05, `${view} has drawn something (${inked})`);
