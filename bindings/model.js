@@ -41,9 +41,13 @@ export async function loadEmbeddingsFrom(source = DEFAULT_EMBEDDINGS, options = 
 }
 
 const isSpecial = (w) => /^<[a-z]+>$/.test(w);
+// run() result → the Float32Array its arrays are views of (for options.reuse).
+const resultBlocks = new WeakMap();
 
 export class Embeddings {
   #vectors;
+  #ready;
+  #rows;
   constructor(file) {
     const info = file.tensorInfo('vectors');
     if (!info || info.shape.length !== 2 || info.shape[0] !== file.vocab.length) {
@@ -52,11 +56,20 @@ export class Embeddings {
     this.dim = info.shape[1];
     this.vocab = file.vocab;
     this.source = file.config.source ?? null;
-    this.#vectors = file.tensor('vectors');
+    // Rows are dequantised when first looked up (a sentence needs a few dozen of the 10,000), into
+    // one table, so that vector() still returns views that stay valid.
+    this.#rows = file.rows('vectors');
+    this.#vectors = new Float32Array(this.#rows.count * this.dim);
+    this.#ready = new Uint8Array(this.#rows.count);
   }
   /** The vector of vocabulary entry `id` (a view; do not modify). */
   vector(id) {
-    return this.#vectors.subarray(id * this.dim, (id + 1) * this.dim);
+    const row = this.#vectors.subarray(id * this.dim, (id + 1) * this.dim);
+    if (!this.#ready[id] && id >= 0 && id < this.#ready.length) {
+      this.#rows.fill(id, row);
+      this.#ready[id] = 1;
+    }
+    return row;
   }
   /** Tokenizes `text` (or takes tokens from tokenize()) and looks each piece up. */
   lookup(textOrTokens) {
@@ -77,6 +90,7 @@ export class Model {
   #paramCount = 0;
   #work = 0;
   #workBytes = 0;
+  #special;
 
   constructor(qkv, file) {
     const m = qkv[INTERNAL]();
@@ -90,6 +104,7 @@ export class Model {
     this.#qkv = qkv;
     this.config = { ...c };
     this.vocab = file.vocab;
+    this.#special = Uint8Array.from(file.vocab, (w) => (isSpecial(w) ? 1 : 0));
     this.provenance = file.header.provenance ?? null;
     this.#index = parseLayout(m.modelFrameLayout());
     this.#frame = m._malloc(4 * this.#index.count);
@@ -140,11 +155,15 @@ export class Model {
   /**
    * Runs the model on `text`; returns the tokens, every layer's and head's q, k, v, scores, logits and
    * weights, and the top next-token predictions. See index.d.ts.
+   * `options.reuse`: an earlier result of this model's run() that the caller no longer needs; its
+   * arrays are overwritten with this run's numbers instead of allocating new ones (a typing loop
+   * allocated ~0.8 MB a keystroke at 64 tokens, and that, not the copy, cost ~5 ms).
    */
   run(text, options = {}) {
     const fn = 'model.run';
     if (typeof text !== 'string') throw new TypeError(`${fn}: text must be a string, received ${text === null ? 'null' : typeof text}`);
     checkOptions(fn, options);
+    if (options.reuse != null && typeof options.reuse !== 'object') throw new TypeError(`${fn}: reuse must be an earlier result of run() (or null)`);
     const topK = options.topK ?? 5;
     if (!Number.isInteger(topK) || topK < 0) throw new RangeError(`${fn}: topK must be a whole number ≥ 0, received ${topK}`);
     if (!this.#params) throw new TypeError(`${fn}: this model was freed`);
@@ -178,8 +197,16 @@ export class Model {
     m.HEAP32[base + F.logitRows] = 1;
     this.#check(fn, m.runModel(this.#frame));
 
-    const copy = (name) => m.HEAPF32.slice(ptrs[name] >> 2, (ptrs[name] >> 2) + sizes[name]);
-    const all = { q: copy('q'), k: copy('k'), v: copy('v'), scores: copy('scores'), logits: copy('logits'), weights: copy('weights') };
+    // One copy out of wasm memory for all the results (they lie one after another in the work
+    // buffer), then views into it: six separate copies cost more in allocation than in bytes.
+    const first = ptrs.q >> 2, all = {}, length = (ptrs.nextLogits >> 2) + sizes.nextLogits - first;
+    const old = options.reuse != null ? resultBlocks.get(options.reuse) : undefined;
+    // A new block has room to spare, so that a sentence growing by a few tokens keeps reusing it.
+    const block = old && old.length >= length ? old : new Float32Array('reuse' in options ? Math.ceil(length * 1.5) : length);
+    block.set(m.HEAPF32.subarray(first, first + length));
+    for (const name of ['q', 'k', 'v', 'scores', 'logits', 'weights', 'nextLogits']) {
+      all[name] = block.subarray((ptrs[name] >> 2) - first, (ptrs[name] >> 2) - first + sizes[name]);
+    }
     const layers = [];
     for (let l = 0; l < L; ++l) {
       const heads = [];
@@ -193,9 +220,12 @@ export class Model {
       }
       layers.push({ heads });
     }
-    const nextLogits = copy('nextLogits');
-    return { tokens: enc.tokens.slice(0, n), ids: Int32Array.from(ids), unknown: enc.unknown.slice(0, n), truncated, dHead: dh,
-      layers, nextLogits, next: topPredictions(nextLogits, this.vocab, topK) };
+    const { nextLogits } = all;
+    const result = { tokens: enc.tokens.slice(0, n), ids: Int32Array.from(ids), unknown: enc.unknown.slice(0, n), truncated, dHead: dh,
+      layers, nextLogits, next: topPredictions(nextLogits, this.vocab, topK, this.#special) };
+    if (old) resultBlocks.delete(options.reuse); // spent: its arrays may now hold this run's numbers
+    resultBlocks.set(result, block);
+    return result;
   }
 
   /** Returns the model's wasm memory; using it afterwards throws. */
@@ -208,14 +238,14 @@ export class Model {
 }
 
 // Softmax over the vocabulary, the k most probable tokens; special tokens (<bos>, <unk>) are left out.
-function topPredictions(logits, vocab, k) {
+function topPredictions(logits, vocab, k, special) {
   let mx = -Infinity;
   for (const x of logits) mx = Math.max(mx, x);
   let sum = 0;
   for (const x of logits) sum += Math.exp(x - mx);
   const best = [];
   for (let i = 0; i < logits.length; ++i) {
-    if (isSpecial(vocab[i])) continue;
+    if (special[i]) continue;
     if (best.length < k || logits[i] > logits[best[best.length - 1]]) {
       best.push(i);
       best.sort((a, b) => logits[b] - logits[a]);

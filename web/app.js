@@ -30,7 +30,8 @@ for (const h of HEAD_CHOICES) ui.heads.append(new Option(`${h} × ${100 / h} dim
 
 function recompute() {
   const t0 = performance.now();
-  run = computeRun(qkv, { embeddings, model }, state, run);
+  // The page keeps no earlier run, so the model may write the new numbers into the old arrays.
+  run = computeRun(qkv, { embeddings, model }, state, run, { reuse: true });
   computeMs = performance.now() - t0;
 }
 
@@ -48,6 +49,7 @@ function paintTokens() { renderTokens(ui.tokens, run, focus(), state.query); }
 function paintTokenHighlights() { highlightTokens(ui.tokens, focus(), state.query); }
 
 function paintStep() {
+  stale.delete('step');
   renderStep(ui.step, run, {
     layer: state.layer, head: state.head, query: state.query, key: state.key, showAll: state.showAll,
     onKey: (k) => views.select({ key: k }),
@@ -55,30 +57,34 @@ function paintStep() {
   });
 }
 
+// Writes a property only when it differs: an unchanged text or attribute written again still
+// invalidates style and layout, and paintControls runs on every keystroke.
+function put(el, prop, value) { if (el[prop] !== value) el[prop] = value; }
+
 function paintControls() {
   const layers = run.layers.length || 1, heads = run.layers[0]?.heads.length ?? state.knobs.heads;
   const fill = (select, count, name, value) => {
     if (select.options.length !== count) select.replaceChildren(...Array.from({ length: count }, (_, i) => new Option(`${name} ${i + 1}`, String(i))));
-    select.value = String(value);
+    put(select, 'value', String(value));
   };
   fill(ui.layer, layers, 'layer', state.layer);
   fill(ui.head, heads, 'head', state.head);
-  ui.layerWrap.hidden = state.mode !== 'model';
-  ui.headsWrap.hidden = state.mode === 'model';
-  ui.heads.value = String(state.knobs.heads);
-  ui.scaling.checked = state.knobs.scaling;
-  ui.causal.checked = state.mode === 'model' || state.knobs.causal;
-  ui.causal.disabled = state.mode === 'model';
-  ui.temperature.value = String(state.knobs.temperature);
-  ui.temperatureValue.textContent = state.knobs.temperature.toFixed(2);
-  ui.topk.value = state.topK == null ? 'auto' : String(state.topK);
-  ui.modeEmb.checked = state.mode === 'embeddings';
-  ui.modeModel.checked = state.mode === 'model';
+  put(ui.layerWrap, 'hidden', state.mode !== 'model');
+  put(ui.headsWrap, 'hidden', state.mode === 'model');
+  put(ui.heads, 'value', String(state.knobs.heads));
+  put(ui.scaling, 'checked', state.knobs.scaling);
+  put(ui.causal, 'checked', state.mode === 'model' || state.knobs.causal);
+  put(ui.causal, 'disabled', state.mode === 'model');
+  put(ui.temperature, 'value', String(state.knobs.temperature));
+  put(ui.temperatureValue, 'textContent', state.knobs.temperature.toFixed(2));
+  put(ui.topk, 'value', state.topK == null ? 'auto' : String(state.topK));
+  put(ui.modeEmb, 'checked', state.mode === 'embeddings');
+  put(ui.modeModel, 'checked', state.mode === 'model');
   const whatIf = state.mode === 'model' && (!state.knobs.scaling || state.knobs.temperature !== 1);
-  ui.knobNote.textContent = state.mode === 'model'
+  put(ui.knobNote, 'textContent', state.mode === 'model'
     ? (whatIf ? 'What-if: each head’s weights are recomputed from its Q and K with your knobs; the model’s later layers and its predictions still use its own weights.'
       : 'The model is causal (GPT-style): each token looks only at itself and earlier tokens. <bos> marks the start.')
-    : `Q = K = V = each token’s 100 GloVe numbers${state.knobs.heads > 1 ? `, cut into ${state.knobs.heads} heads of ${100 / state.knobs.heads}` : ''}.`;
+    : `Q = K = V = each token’s 100 GloVe numbers${state.knobs.heads > 1 ? `, cut into ${state.knobs.heads} heads of ${100 / state.knobs.heads}` : ''}.`);
 }
 
 function paintNext() {
@@ -120,20 +126,103 @@ function saveHash() {
   }, 150);
 }
 
-function paintAll() {
+// While typing, the parts of the page that are off screen (usually the step panel, the next-word
+// card and some views) are not drawn in the keystroke's frame: they are drawn once typing pauses
+// (QUIET_MS without a keystroke), in idle time, or at once when they scroll into view. Their DOM is
+// then current, for screen readers and find-in-page; knobs and clicks draw everything at once. (A
+// trace showed the off-screen step panel's rebuild costing ~10 ms of layout in the next frame even
+// under content-visibility: auto, i.e. in the next keystroke's frame when it was drawn between keys.)
+const QUIET_MS = 250;
+const PARTS = {
+  heatmap: { el: $('host-heatmap'), paint: () => views.paint(['heatmap']) },
+  lines: { el: $('host-lines'), paint: () => views.paint(['lines']) },
+  overview: { el: $('host-overview'), paint: () => views.paint(['overview']) },
+  step: { el: ui.step, paint: () => paintStep() },
+  next: { el: ui.nextCard, paint: () => paintNext() },
+};
+const offscreen = new Set(), stale = new Set();
+let observed = false;
+const onScreen = new IntersectionObserver((entries) => {
+  observed = true;
+  for (const e of entries) {
+    if (e.isIntersecting) offscreen.delete(e.target); else offscreen.add(e.target);
+  }
+  for (const name of [...stale]) {
+    if (!offscreen.has(PARTS[name].el)) { stale.delete(name); PARTS[name].paint(); }
+  }
+  markStale();
+}, { rootMargin: '200px' });
+
+// Until the observer has reported (the first paint), where each part is comes from the layout the
+// page has anyway at that point.
+function isOffscreen(el) {
+  if (observed) return offscreen.has(el);
+  const r = el.getBoundingClientRect();
+  return r.bottom < -200 || r.top > innerHeight + 200 || (r.width === 0 && r.height === 0);
+}
+
+// body[data-stale] lists the parts not drawn yet (tests wait for it to be empty).
+function markStale() {
+  const list = [...stale].join(' ');
+  if (document.body.dataset.stale !== list) document.body.dataset.stale = list;
+}
+for (const { el } of Object.values(PARTS)) onScreen.observe(el);
+
+const whenIdle = globalThis.requestIdleCallback
+  ? (fn) => requestIdleCallback(fn, { timeout: 500 })
+  : (fn) => setTimeout(() => fn({ didTimeout: true, timeRemaining: () => 0 }), 50);
+const cancelIdle = globalThis.cancelIdleCallback ?? clearTimeout;
+let quietTimer = 0, idleRequest = 0;
+function paintStaleWhenIdle() {
+  idleRequest ||= whenIdle((deadline) => {
+    idleRequest = 0;
+    for (const name of [...stale]) {
+      if (!deadline.didTimeout && deadline.timeRemaining() < 4) break;
+      stale.delete(name);
+      PARTS[name].paint();
+    }
+    if (stale.size) paintStaleWhenIdle();
+    markStale();
+  });
+}
+function paintStaleWhenQuiet() {
+  clearTimeout(quietTimer);
+  if (idleRequest) { cancelIdle(idleRequest); idleRequest = 0; }
+  quietTimer = setTimeout(() => { quietTimer = 0; paintStaleWhenIdle(); }, QUIET_MS);
+}
+
+function paintAll(typing = false) {
   paintTokens();
-  views.show(run);
-  paintStep();
+  views.run = run;
+  for (const [name, part] of Object.entries(PARTS)) {
+    if (typing && isOffscreen(part.el)) stale.add(name);
+    else { stale.delete(name); part.paint(); }
+  }
+  if (stale.size) paintStaleWhenQuiet();
+  markStale();
   paintControls();
-  paintNext();
   paintStatus();
   saveHash();
   document.body.dataset.n = String(run.n);
 }
 
-function update() {
+// Typing is drawn in the next animation frame, not in the input handler: keystrokes that arrive
+// before that frame are coalesced into one update, and the editor's own layout after an input event
+// no longer has to lay out the whole page we would have just rebuilt.
+let frameRequest = 0;
+function requestUpdate() {
+  frameRequest ||= requestAnimationFrame(() => { frameRequest = 0; update(true); });
+}
+
+// `typing`: parts off screen may wait (see PARTS).
+function update(typing = false) {
+  if (frameRequest) { cancelAnimationFrame(frameRequest); frameRequest = 0; }
+  performance.clearMarks('qkv:update');
+  performance.mark('qkv:update');
   recompute();
-  paintAll();
+  paintAll(typing);
+  performance.clearMarks('qkv:painted');
+  performance.mark('qkv:painted'); // bench:page measures keydown → qkv:update → this mark → the frame that shows it
 }
 
 // After the views changed the query or key (they have repainted themselves).
@@ -151,7 +240,7 @@ function afterHead() {
 // ---- wiring ----------------------------------------------------------------------------------------
 
 function wire() {
-  ui.sentence.addEventListener('input', () => { state.text = ui.sentence.value; state.showAll = false; update(); });
+  ui.sentence.addEventListener('input', () => { state.text = ui.sentence.value; state.showAll = false; requestUpdate(); });
   wireTokens(ui.tokens, views);
   ui.layer.addEventListener('change', () => views.setHead(Number(ui.layer.value), state.head));
   ui.head.addEventListener('change', () => views.setHead(state.layer, Number(ui.head.value)));
@@ -236,17 +325,23 @@ function startModel() {
 }
 
 async function main() {
+  performance.mark('qkv:modules');
   restoreHash();
   try {
-    [qkv, embeddings] = await Promise.all([loadAttention(), loadAttention().then(loadEmbeddingSource)]);
+    [qkv, embeddings] = await Promise.all([
+      loadAttention().then((m) => { performance.mark('qkv:wasm'); return m; }),
+      // The vectors are read and checked while the module compiles, not after it.
+      loadEmbeddingSource(null).then((e) => { performance.mark('qkv:vectors'); return e; })]);
   } catch (err) {
     ui.status.textContent = `Could not start: ${err.message}`;
     return;
   }
   wire();
-  update();
+  update(true); // like a keystroke: what is on screen now, the rest when idle
+  performance.mark('qkv:first-heatmap');
   document.body.dataset.ready = 'true';
-  startModel();
+  // The model (900 KB to parse and dequantise) after the first heatmap's frame, not before it.
+  requestAnimationFrame(() => setTimeout(startModel, 0));
 }
 
 main();

@@ -1,7 +1,11 @@
 // Turns a sentence into everything the views show: tokens with their place in the text, and for every
 // layer and head the Q, K, V vectors, raw scores Q·K, logits (scaled, tempered, masked), weights α and
-// outputs Σ_j α_ij V_j. Every attention number comes from the package's qkv.attention(), in both modes,
-// so the knobs (scaling, temperature, causal) act the same way on GloVe vectors and on a model head.
+// outputs Σ_j α_ij V_j. Every attention number comes from the package: from qkv.attention(), so that
+// the knobs (scaling, temperature, causal) act the same way on GloVe vectors and on a model head, or,
+// for a model with its own knobs, from model.run(), which has just computed exactly those numbers
+// (bit for bit the same as qkv.attention() gives; tests/browser/page.test.js compares them).
+
+import { loadEmbeddingsFrom } from '../bindings/model.js';
 
 export const DEFAULT_KNOBS = Object.freeze({ heads: 1, scaling: true, temperature: 1, causal: false });
 /** Head counts offered in embeddings mode: the divisors of the 100 GloVe dimensions that make sense. */
@@ -19,9 +23,12 @@ export function embeddingSource(embeddings) {
   };
 }
 
-/** The bundled GloVe table as a source (or the table at `url`). */
+/**
+ * The bundled GloVe table as a source (or the table at `url`). Reading a table needs no WebAssembly:
+ * with `qkv` null it is read without waiting for the module, while that compiles.
+ */
 export async function loadEmbeddingSource(qkv, url = undefined) {
-  return embeddingSource(await qkv.loadEmbeddings(url));
+  return embeddingSource(await (qkv ? qkv.loadEmbeddings(url) : loadEmbeddingsFrom(url)));
 }
 
 /** The bundled trained model (or the one at `url`); `onProgress(fraction | null)` follows the download. */
@@ -100,21 +107,33 @@ export function embeddingsRun(qkv, source, text, knobs = DEFAULT_KNOBS) {
  * package so that the what-if knobs apply; with the default knobs this gives the model's weights.
  * Causal masking is part of the model and stays on.
  */
-export function modelRun(qkv, model, text, knobs = DEFAULT_KNOBS) {
+export function modelRun(qkv, model, text, knobs = DEFAULT_KNOBS, reuse = undefined) {
   if (text.trim() === '') return emptyRun('model', text, knobs);
-  const out = model.run(text, { topK: 5, truncate: true });
+  const out = model.run(text, { topK: 5, truncate: true, reuse });
   const n = out.ids.length;
   const units = out.tokens.map((p) => unitOf(p, text));
   const dHead = model.config.d_model / model.config.n_heads;
   const used = { ...knobs, causal: true, heads: model.config.n_heads };
-  const layers = out.layers.map((layer) => ({
-    heads: attendHeads(qkv, {
+  // With the model's own scaling and temperature, its scores, logits and weights are the ones shown;
+  // only the heads' outputs (which model.run does not return) need qkv.attention(), for one layer at a
+  // time and only when something reads them (the step panel, the JSON export).
+  const own = knobs.scaling && knobs.temperature === 1;
+  const layers = out.layers.map((layer) => {
+    const args = {
       q: concatHeads(layer.heads.map((h) => h.q)), k: concatHeads(layer.heads.map((h) => h.k)),
       v: concatHeads(layer.heads.map((h) => h.v)), n, heads: layer.heads.length, dHead, knobs: used,
-    }),
-  }));
+    };
+    if (!own) return { heads: attendHeads(qkv, args) };
+    let attended = null;
+    return {
+      heads: layer.heads.map((h, i) => ({
+        q: h.q, k: h.k, v: h.v, scores: h.scores, logits: h.logits, weights: h.weights,
+        get output() { return (attended ??= attendHeads(qkv, args))[i].output; },
+      })),
+    };
+  });
   return {
-    mode: 'model', text, units, n, dHead, knobs: used, layers, next: out.next, truncated: out.truncated, modelHeads: out.layers,
+    mode: 'model', text, units, n, dHead, knobs: used, layers, next: out.next, truncated: out.truncated, modelHeads: out.layers, modelOut: out,
     scale: knobs.scaling ? 1 / Math.sqrt(dHead) : 1,
   };
 }
@@ -128,14 +147,15 @@ export function selectedHead(run, layer, head) {
 /**
  * The run for `state` (text, mode, knobs) from `sources` ({ embeddings, model }; model mode falls back
  * to embeddings while no model is loaded). Keeps state.layer, head, query and key where they still
- * make sense for the new run; `previous` is the run shown before this keystroke.
+ * make sense for the new run; `previous` is the run shown before this keystroke. With `reuse`, the
+ * caller gives up `previous`: the model may write this run's numbers into its arrays.
  */
-export function computeRun(qkv, sources, state, previous = null) {
+export function computeRun(qkv, sources, state, previous = null, { reuse = false } = {}) {
   // While the query is the last token, it stays the last token as the sentence grows or shrinks.
   const followLast = previous && state.query === previous.n - 1;
   const keyOnQuery = state.key === state.query;
   const run = state.mode === 'model' && sources.model
-    ? modelRun(qkv, sources.model, state.text, state.knobs) : embeddingsRun(qkv, sources.embeddings, state.text, state.knobs);
+    ? modelRun(qkv, sources.model, state.text, state.knobs, reuse ? previous?.modelOut : undefined) : embeddingsRun(qkv, sources.embeddings, state.text, state.knobs);
   const layers = run.layers.length, heads = run.layers[0]?.heads.length ?? 1;
   state.layer = Math.min(state.layer, Math.max(layers - 1, 0));
   state.head = Math.min(state.head, Math.max(heads - 1, 0));

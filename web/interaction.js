@@ -59,18 +59,18 @@ export class AttentionViews {
     return { run: this.run, layer: s.layer, head: s.head, focus: this.focus(), theme: (this.theme ??= themeOf(this.themeSource)), topK: s.topK };
   }
 
-  /** Shows a new run (after a keystroke or a knob) and repaints. */
-  show(run) {
+  /** Shows a new run (after a keystroke or a knob) and repaints the views named in `names` (all by default). */
+  show(run, names = undefined) {
     this.run = run;
-    this.paint();
+    this.paint(names);
   }
 
-  paint() {
+  paint(names = Object.keys(this.canvases)) {
     if (!this.run) return;
     const ctx = this.context();
-    for (const [name, v] of Object.entries(this.canvases)) {
+    for (const name of names) {
       const host = this.hosts[name];
-      v.render(ctx, this.widths.get(host) ?? host.clientWidth);
+      this.canvases[name].render(ctx, this.widths.get(host) ?? host.clientWidth);
     }
   }
 

@@ -61,7 +61,7 @@ export function renderStep(host, run, { layer, head, query, key, showAll, onKey,
   if (!h || run.n === 0) { host.replaceChildren(el('p', 'muted', 'Type a sentence to see the steps.')); return; }
   const n = run.n, d = run.dHead, i = Math.min(query ?? 0, n - 1), j = Math.min(key ?? i, n - 1);
   const { scale } = run, T = run.knobs.temperature;
-  Object.assign(host.dataset, { query: String(i), key: String(j), layer: String(layer), head: String(head) });
+  Object.assign(host.dataset, { n: String(n), query: String(i), key: String(j), layer: String(layer), head: String(head) });
   const row = (a) => a.subarray(i * n, (i + 1) * n);
   const scores = row(h.scores), logits = row(h.logits), weights = row(h.weights);
   let m = -Infinity;

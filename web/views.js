@@ -295,7 +295,14 @@ export class ViewCanvas {
 
   render(ctx, width) {
     this.layout = this.view.layout(ctx.run, width);
-    const p = new CanvasPainter(this.canvas, this.layout.width, this.layout.height);
+    // The canvas keeps its size while the drawing shrinks by less than a sixth (one token fewer):
+    // resizing reallocates its pixels and lays the card out again, on every keystroke that changes
+    // the token count. It never gets wider than the host.
+    const keep = (now, want) => (want <= now && want >= now * 0.85 ? now : want);
+    const w = Math.min(keep(this.size?.w ?? 0, Math.ceil(this.layout.width)), Math.max(Math.ceil(width), Math.ceil(this.layout.width)));
+    const h = keep(this.size?.h ?? 0, Math.ceil(this.layout.height));
+    this.size = { w, h };
+    const p = new CanvasPainter(this.canvas, w, h);
     this.view.paint(p, this.layout, ctx);
     this.canvas.setAttribute('aria-label', this.handlers.summary?.(this.view.name) ?? `${this.view.name} of attention weights`);
   }

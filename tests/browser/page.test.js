@@ -21,6 +21,9 @@ async function open(hash = '', { dark = false, context } = {}) {
   const seen = await watchPage(page, origin);
   const response = await page.goto(browser.url + hash);
   await page.waitForSelector('body[data-ready="true"]');
+  // The parts below the fold (step panel, next words, some views) are drawn just after the first
+  // heatmap: the tests read them, so they wait until nothing is left to draw.
+  await page.waitForSelector('body[data-stale=""]');
   pages.push({ page, seen });
   return { page, seen, response };
 }
@@ -64,6 +67,13 @@ describe('demo page', () => {
       assert.ok(inked > 0.05, `${view} has drawn something (${inked})`);
     }
     assert.ok(await page.$$eval('#step canvas', (c) => c.length) >= 4, 'Q, K, V and output strips');
+    // Every script the page ran is named in index.html (its script or a modulepreload), so that the
+    // browser fetches the whole module graph at once instead of one import level after another.
+    const { fetched, named } = await page.evaluate(() => ({
+      fetched: performance.getEntriesByType('resource').map((e) => e.name).filter((u) => /\.(m?js|wasm)$/.test(new URL(u).pathname)),
+      named: [...document.querySelectorAll('script[src], link[rel="modulepreload"], link[rel="preload"]')].map((e) => e.src || e.href),
+    }));
+    assert.deepEqual(fetched.filter((u) => !named.includes(u)), [], 'scripts and wasm not preloaded by index.html');
     await page.screenshot({ path: join(ARTIFACTS, 'page-desktop.png'), fullPage: true });
   });
 
@@ -74,6 +84,8 @@ describe('demo page', () => {
     await page.type('#sentence', sentence, { delay: 2 });
     const ref = reference(sentence);
     await page.waitForFunction((n) => document.body.dataset.n === String(n), ref.n);
+    // The step panel is below the fold: drawn in idle time after the keystroke's frame.
+    await page.waitForFunction((n) => document.getElementById('step').dataset.n === String(n), ref.n);
     const words = await page.$$eval('#tokens .tok', (b) => b.map((x) => x.textContent));
     assert.deepEqual(words, ref.tokens.map((t) => sentence.slice(t.start, t.end)));
     const shown = await stepNumbers(page);
@@ -253,7 +265,8 @@ describe('demo page', () => {
     page.on('dialog', () => assert.fail('a dialog opened'));
     for (const p of XSS_PAYLOADS) {
       await page.fill('#sentence', p);
-      await page.waitForFunction(() => document.body.dataset.n !== undefined);
+      // Typing is drawn in the next animation frame: wait for the strip to show this text.
+      await page.waitForFunction((text) => document.getElementById('tokens').textContent === text, p);
       const shownText = await page.$eval('#tokens', (el) => el.textContent);
       assert.equal(shownText, p, 'the token strip shows the text exactly');
       const injected = await page.$$eval('#tokens *, #step *, #views *', (els) => els.filter((e) => /^(IMG|SCRIPT|SVG|IFRAME|A|STYLE)$/i.test(e.tagName)).length);

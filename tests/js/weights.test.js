@@ -45,6 +45,43 @@ test('the bundled GloVe table loads and keeps meaning: nearest neighbours', asyn
   assert.equal(vectors.length, 5 * 100);
 });
 
+test('rows dequantised one at a time equal the whole tensor dequantised (int8 and f32 files)', async () => {
+  const { parseWeights } = await import('../../bindings/weights.js');
+  const check = (file, name) => {
+    const whole = file.tensor(name), { count, width, fill } = file.rows(name);
+    assert.equal(count * width, whole.length);
+    const row = new Float32Array(width);
+    for (const r of [0, 1, count >> 1, count - 1]) {
+      fill(r, row);
+      assert.deepEqual(row, whole.subarray(r * width, (r + 1) * width), `${name} row ${r}`);
+    }
+  };
+  check(parseWeights(glove), 'vectors'); // int8 with per-row scales
+  check(parseWeights(readFileSync(new URL('../../models/tiny-lm.qkv', import.meta.url))), 'pos_emb'); // int8
+  // f32 (the tests' writer writes only f32; no shipped file uses f16).
+  const vocab = ['<bos>', '<unk>', 'a', 'b', 'c'];
+  check(parseWeights(writeQkv(randomModel(rng(3), { vocab, d: 8, layers: 1, heads: 2, ff: 16, positions: 8 }))), 'tok_emb');
+  // Embeddings hand out rows that are dequantised when first looked up: the same numbers.
+  const qkv = await loadAttention();
+  const emb = await qkv.loadEmbeddings(glove), table = parseWeights(glove).tensor('vectors');
+  for (const id of [0, 5, 9999]) assert.deepEqual(emb.vector(id), table.subarray(id * 100, (id + 1) * 100));
+});
+
+test('model.run({ reuse }) writes a new run into an earlier result’s arrays and gives the same numbers', async () => {
+  const qkv = await loadAttention();
+  const model = await qkv.loadModel(readFileSync(new URL('../../models/tiny-lm.qkv', import.meta.url)));
+  const first = model.run('The cat sat on the mat.');
+  const fresh = model.run('The dog ran home.');
+  const reused = model.run('The dog ran home.', { reuse: first });
+  assert.equal(reused.nextLogits.buffer, first.nextLogits.buffer, 'the earlier result’s memory');
+  assert.deepEqual(reused.layers.map((l) => l.heads.map((h) => [...h.weights, ...h.q])), fresh.layers.map((l) => l.heads.map((h) => [...h.weights, ...h.q])));
+  assert.deepEqual(reused.next, fresh.next);
+  const longer = model.run('The dog ran home because the cat sat on the mat all day long.', { reuse: first });
+  assert.notEqual(longer.nextLogits.buffer, first.nextLogits.buffer, 'a spent result is not reused twice');
+  assert.throws(() => model.run('x', { reuse: 3 }), /reuse must be an earlier result/);
+  model.free();
+});
+
 const cases = [
   ['a truncated file', () => glove.subarray(0, glove.length - 1000), /truncated/],
   ['a file cut inside its header', () => glove.subarray(0, 40), /truncated/],
