@@ -252,8 +252,12 @@ export interface Model {
   readonly provenance: Record<string, unknown> | null;
   /** The pieces and ids the model would read for `text`. */
   encode(text: string): { tokens: Piece[]; ids: number[]; unknown: boolean[]; wordUnknown: boolean[] };
-  /** Runs the forward pass. Throws RangeError for text longer than max_positions − 1 tokens unless `truncate`. */
-  run(text: string, options?: { topK?: number; truncate?: boolean }): ModelRun;
+  /**
+   * Runs the forward pass. Throws RangeError for text longer than max_positions − 1 tokens unless `truncate`.
+   * `reuse`: an earlier result of this model's run() that you no longer need; its arrays are
+   * overwritten with this run's numbers instead of allocating new ones (for a typing loop).
+   */
+  run(text: string, options?: { topK?: number; truncate?: boolean; reuse?: ModelRun | null }): ModelRun;
   /** Returns the model's wasm memory; using it afterwards throws. */
   free(): void;
 }

@@ -3,7 +3,7 @@
 // The wasm side sees only call frames (see frames.h): JavaScript validates every argument first, so
 // that a bad call throws here, names the argument, and leaves the module working.
 
-import { INTERNAL } from './internal.js';
+import { INTERNAL, parseLayout } from './internal.js';
 import { loadModelInto, loadEmbeddingsFrom } from './model.js';
 
 export { WeightsFormatError } from './weights.js';
@@ -96,14 +96,6 @@ function describe(value) {
   if (typeof value === 'number') return String(value);
   if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'no prototype'})`;
   return `a ${typeof value}`;
-}
-
-// { field: index in the frame, …, count } from "name:type,…". Built through JSON.parse: an object
-// whose 30 properties are added one by one by computed name falls into V8's dictionary mode (slow
-// properties after 12 such stores), and every F.name read of every call was then a hash lookup.
-function parseLayout(text) {
-  const names = text.split(',').filter(Boolean).map((entry) => entry.split(':')[0]);
-  return JSON.parse(`{${names.map((name, i) => `${JSON.stringify(name)}:${i}`).join(',')},"count":${names.length}}`);
 }
 
 /**

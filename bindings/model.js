@@ -1,18 +1,11 @@
 // The trained model and the word-vector table: loading (.qkv files, checked by weights.js), the
 // tokenizer, and the forward pass in the core, returning every layer's and head's attention.
-import { INTERNAL } from './internal.js';
+import { INTERNAL, parseLayout } from './internal.js';
 import { parseWeights, readSource, WeightsFormatError } from './weights.js';
 import { tokenize, encode } from './tokenizer.js';
 
 export const DEFAULT_MODEL = new URL('../models/tiny-lm.qkv', import.meta.url);
 export const DEFAULT_EMBEDDINGS = new URL('../models/glove-10k.qkv', import.meta.url);
-
-function parseLayout(text) {
-  const index = {};
-  text.split(',').filter(Boolean).forEach((entry, i) => { index[entry.split(':')[0]] = i; });
-  index.count = Object.keys(index).length;
-  return index;
-}
 
 function checkOptions(fn, options) {
   if (options === null || typeof options !== 'object') throw new TypeError(`${fn}: options must be an object, received ${options === null ? 'null' : typeof options}`);

@@ -76,9 +76,15 @@ test('npm pack → install into an empty folder → import → compute → types
     qkv.attention({ k: [1], v: [1], dim: 1 });
     // @ts-expect-error causal is a boolean
     qkv.attention({ q: [1], k: [1], v: [1], dim: 1, causal: 'yes' });
+    const model = await qkv.loadModel();
+    const first = model.run('the cat sat', { topK: 3 });
+    const again = model.run('the cat sat down', { reuse: first });
+    const w: Float32Array = again.layers[0].heads[0].weights;
+    // @ts-expect-error reuse takes an earlier run's result
+    model.run('the cat', { reuse: 'first' });
     // @ts-expect-error unknown intermediate
     qkv.multiHeadAttention({ x: [1], params: { wq: [1], wk: [1], wv: [1], wo: [1] }, intermediates: ['attention'] });
-    export { n };
+    export { n, w };
   `);
   writeFileSync(join(app, 'widget.ts'), `
     import { type QkvAttentionElement, DEFAULT_SENTENCE } from 'qkv-attention/element';
