@@ -67,8 +67,8 @@ describe('demo page', () => {
       assert.ok(inked > 0.05, `${view} has drawn something (${inked})`);
     }
     assert.ok(await page.$$eval('#step canvas', (c) => c.length) >= 4, 'Q, K, V and output strips');
-    // Every script the page ran is named in index.html (its script or a modulepreload), so that the
-    // browser fetches the whole module graph at once instead of one import level after another.
+    // Every script and wasm file the page fetched is named in index.html (the bundled page script or
+    // a preload), so that nothing waits for an import level or a script to ask for it.
     const { fetched, named } = await page.evaluate(() => ({
       fetched: performance.getEntriesByType('resource').map((e) => e.name).filter((u) => /\.(m?js|wasm)$/.test(new URL(u).pathname)),
       named: [...document.querySelectorAll('script[src], link[rel="modulepreload"], link[rel="preload"]')].map((e) => e.src || e.href),
