@@ -95,11 +95,20 @@ inline void by_row_blocks6(size_t m, Body body) {
   }
 }
 
+// Lanes count … 7 of v replaced by -inf (count <= 8): the zero keys that pad a partial panel, which
+// must not count as logits in a row's max.
+inline vf8 keep_first(vf8 v, size_t count) {
+  const vf8 past = _mm256_cmp_ps(_mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), splat(float(count)), _CMP_GE_OQ);
+  return _mm256_blendv_ps(v, splat(-std::numeric_limits<float>::infinity()), past);
+}
+
 // R query rows × two panels (16 keys) per tile, then one panel for the last 1–8 keys. A partial last
-// panel is zero-padded by pack_panels, so reading it whole is safe; only n columns are stored.
+// panel is zero-padded by pack_panels, so reading it whole is safe; only n columns are stored. With
+// row_max, each row's max (lane-wise) is taken from the products while they are in registers, the
+// padding lanes of a partial panel counting as -inf.
 template <int R>
 inline void gemm_nt_packed_rows(size_t n, size_t k, float alpha, const float* a, size_t lda, const float* packed,
-                                float* c, size_t ldc) {
+                                float* c, size_t ldc, vf8* row_max = nullptr) {
   const vf8 va = splat(alpha);
   size_t j = 0;
   for (; j + kPanel < n; j += 2 * kPanel) {
@@ -108,15 +117,21 @@ inline void gemm_nt_packed_rows(size_t n, size_t k, float alpha, const float* a,
     tile<R, 2>(k, a, lda, packed + j * k, kPanel * k, kPanel, acc);
     for (int r = 0; r < R; ++r) {
       float* cr = c + r * ldc + j;
-      store(cr, mul(acc[r][0], va));
-      store_up_to(cr + 8, mul(acc[r][1], va), n - j - 8);
+      const vf8 lo = mul(acc[r][0], va), hi = mul(acc[r][1], va);
+      store(cr, lo);
+      store_up_to(cr + 8, hi, n - j - 8);
+      if (row_max) row_max[r] = max(row_max[r], max(lo, keep_first(hi, n - j - 8)));
     }
   }
   if (j < n) {
     vf8 acc[R][1];
     for (int r = 0; r < R; ++r) acc[r][0] = zero();
     tile<R, 1>(k, a, lda, packed + j * k, 0, kPanel, acc);
-    for (int r = 0; r < R; ++r) store_up_to(c + r * ldc + j, mul(acc[r][0], va), n - j);
+    for (int r = 0; r < R; ++r) {
+      const vf8 v = mul(acc[r][0], va);
+      store_up_to(c + r * ldc + j, v, n - j);
+      if (row_max) row_max[r] = max(row_max[r], keep_first(v, n - j));
+    }
   }
 }
 
@@ -202,6 +217,95 @@ inline float exp_row_minus(size_t n, float* x, float mx) {
 
 }  // namespace
 
+// kernels_simd.cpp's exponential constants, read once per kernel call (see there why they are data).
+extern float qkv_exp_constants[14];
+
+namespace {
+
+// 2^x for x <= 0 (logits already times log2(e)): kernels_simd.cpp's Exp2, the same degree-5
+// polynomial and constants, with each multiply-add fused. The clamp at -127 makes 2^n, and so the
+// result, exactly +0 there (as for everything below 2^-126.5); -inf and NaN give 0 (maxps returns its
+// second operand, the floor, on NaN).
+struct Exp2 {
+  vf8 magic, floor, c5, c4, c3, c2, c1;
+  Exp2()
+      : magic(splat(qkv_exp_constants[0])), floor(splat(-127.0f)), c5(splat(qkv_exp_constants[9])),
+        c4(splat(qkv_exp_constants[10])), c3(splat(qkv_exp_constants[11])), c2(splat(qkv_exp_constants[12])),
+        c1(splat(qkv_exp_constants[13])) {}
+  vf8 operator()(vf8 x) const {
+    x = _mm256_max_ps(x, floor);
+    const vf8 n = add(x, magic);
+    const vf8 s = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(n), 23));  // 2^round(x)
+    const vf8 t = sub(x, sub(n, magic));  // x - round(x), in [-1/2, 1/2], exact
+    vf8 p = madd(c5, t, c4);
+    p = madd(p, t, c3);
+    p = madd(p, t, c2);
+    p = madd(p, t, c1);
+    return madd(mul(t, s), p, s);
+  }
+};
+
+// In place x[j] = 2^(x[j] - mx) for a row of n; returns the lane-wise partial sums. Four vectors a
+// step: four polynomial chains in flight. The tail is filled with -inf, whose 2^ is 0.
+inline vf8 exp2_store_sum(size_t n, float* x, vf8 vmx, const Exp2& exp2) {
+  vf8 vsum = zero();
+  size_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    const vf8 e0 = exp2(sub(load(x + j), vmx)), e1 = exp2(sub(load(x + j + 8), vmx));
+    const vf8 e2 = exp2(sub(load(x + j + 16), vmx)), e3 = exp2(sub(load(x + j + 24), vmx));
+    store(x + j, e0), store(x + j + 8, e1), store(x + j + 16, e2), store(x + j + 24, e3);
+    vsum = add(vsum, add(add(e0, e1), add(e2, e3)));
+  }
+  for (; j + 8 <= n; j += 8) {
+    const vf8 e = exp2(sub(load(x + j), vmx));
+    store(x + j, e);
+    vsum = add(vsum, e);
+  }
+  if (j < n) {
+    const vf8 e = exp2(sub(load_first(x + j, n - j, -std::numeric_limits<float>::infinity()), vmx));
+    store_first(x + j, e, n - j);
+    vsum = add(vsum, e);
+  }
+  return vsum;
+}
+
+// The base-2 online-softmax step of rows <= 8 rows whose tile maxima (lane-wise) are tile_max[r]: new
+// maxima, the rescale factors of all rows with one vector 2^, then the row's 2^ and sums.
+inline void online_exp2_step_rows(size_t rows, size_t cols, float* x, size_t ldx, const vf8* tile_max, float* m,
+                                  float* l, float* scale, const Exp2& exp2) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  float mx[8] = {}, diff[8] = {}, sc[8];
+  for (size_t r = 0; r < rows; ++r) {
+    mx[r] = hmax(max(tile_max[r], splat(m[r])));
+    diff[r] = mx[r] == kNegInf ? 0.0f : m[r] - mx[r];  // -inf - -inf would be NaN
+  }
+  store(sc, exp2(load(diff)));
+  for (size_t r = 0; r < rows; ++r) {
+    float* row = x + r * ldx;
+    if (mx[r] == kNegInf) {  // every key so far masked
+      std::memset(row, 0, cols * sizeof(float));
+      scale[r] = 1.0f;
+      continue;
+    }
+    scale[r] = sc[r];
+    l[r] = l[r] * sc[r] + hsum(exp2_store_sum(cols, row, splat(mx[r]), exp2));
+    m[r] = mx[r];
+  }
+}
+
+// gemm_nt_packed_rows with row maxima, for the fused kernel, and not inlined into it: with the online
+// step's pointers and constants live as well, GCC 12 spilled the row pointers and a panel vector
+// inside the k loop (a 32×128 tile took 9.1 µs against 6.2 µs for the two kernels unfused). Here
+// row_max may alias x, so it stays in memory, updated once per 16 keys.
+template <int R>
+__attribute__((noinline)) void gemm_nt_packed_max_rows(size_t cols, size_t k, float alpha, const float* a,
+                                                       size_t lda, const float* packed, float* x, size_t ldx,
+                                                       vf8* row_max) {
+  gemm_nt_packed_rows<R>(cols, k, alpha, a, lda, packed, x, ldx, row_max);
+}
+
+}  // namespace
+
 void qkv_f32_gemm_nt_packed__avx2_fma_6x16(size_t m, size_t n, size_t k, float alpha, const float* a, size_t lda,
                                            const float* packed_b, float* c, size_t ldc) {
   by_row_blocks6(m, [&](auto rows, size_t i) {
@@ -269,6 +373,37 @@ void qkv_f32_softmax_online__avx2_fma_p5(size_t rows, size_t cols, float* x, siz
   }
 }
 
+void qkv_f32_softmax_online_exp2__avx2_fma_p5(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l,
+                                              float* scale) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  const Exp2 exp2;
+  for (size_t r0 = 0; r0 < rows; r0 += 8) {
+    const size_t nr = rows - r0 < 8 ? rows - r0 : 8;
+    vf8 tile_max[8];
+    for (size_t r = 0; r < nr; ++r) {
+      const float* row = x + (r0 + r) * ldx;
+      vf8 vmax = splat(kNegInf);
+      size_t j = 0;
+      for (; j + 8 <= cols; j += 8) vmax = max(vmax, load(row + j));
+      if (j < cols) vmax = max(vmax, load_first(row + j, cols - j, kNegInf));
+      tile_max[r] = vmax;
+    }
+    online_exp2_step_rows(nr, cols, x + r0 * ldx, ldx, tile_max, m + r0, l + r0, scale + r0, exp2);
+  }
+}
+
+void qkv_f32_gemm_nt_softmax_online__avx2_fma_6x16_p5(size_t rows, size_t cols, size_t k, float alpha,
+                                                      const float* a, size_t lda, const float* packed_b, float* x,
+                                                      size_t ldx, float* m, float* l, float* scale) {
+  const Exp2 exp2;
+  by_row_blocks6(rows, [&](auto block, size_t i) {
+    vf8 row_max[block()];
+    for (auto& v : row_max) v = splat(-std::numeric_limits<float>::infinity());
+    gemm_nt_packed_max_rows<block()>(cols, k, alpha, a + i * lda, lda, packed_b, x + i * ldx, ldx, row_max);
+    online_exp2_step_rows(block(), cols, x + i * ldx, ldx, row_max, m + i, l + i, scale + i, exp2);
+  });
+}
+
 // The table: simd_kernels() copied, so that kernels this file does not override (and fields added
 // to struct Kernels later) stay the SSE2 ones. Call only on a CPU with AVX2 and FMA.
 const Kernels& avx2_fma_kernel_table() {
@@ -281,6 +416,8 @@ const Kernels& avx2_fma_kernel_table() {
     k.gemm_nt_packed = qkv_f32_gemm_nt_packed__avx2_fma_6x16;
     k.gemm_nn_acc = qkv_f32_gemm_nn_acc__avx2_fma_6x16;
     k.softmax_online = qkv_f32_softmax_online__avx2_fma_p5;
+    k.softmax_online_exp2 = qkv_f32_softmax_online_exp2__avx2_fma_p5;
+    k.gemm_nt_softmax_online = qkv_f32_gemm_nt_softmax_online__avx2_fma_6x16_p5;
     return k;
   }();
   return table;
