@@ -54,6 +54,23 @@ inline void store_up_to(float* p, vf8 v, size_t count) {
   if (count >= 8) store(p, v);
   else store_first(p, v, count);
 }
+// max(lo, x) where a NaN x gives lo (maxps returns its second operand on NaN).
+inline vf8 max_nan_low(vf8 lo, vf8 x) { return _mm256_max_ps(x, lo); }
+// The low 9 bits of each lane moved into the exponent field: 2^n from 1.5·2^23 + 127 + n.
+inline vf8 low_bits_to_exponent(vf8 v) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(v), 23)); }
+// online_softmax.h's vector and row sums.
+using vec = vf8;
+inline void row_sums(const vf8 (&v)[8], float* sums) {
+  for (int r = 0; r < 8; ++r) sums[r] = hsum(v[r]);
+}
+
+}  // namespace
+}  // namespace qkv
+
+#include "online_softmax.h"
+
+namespace qkv {
+namespace {
 
 // The register tile both products share: acc[r][s] += sum_p A[r][p] · B[p][8s … 8s+7] for R rows of A
 // (stride lda) and NB vectors of 8 columns of B, vector s at b + s·next, rows of B at stride ldb:
@@ -215,84 +232,6 @@ inline float exp_row_minus(size_t n, float* x, float mx) {
   return hsum(vsum);
 }
 
-}  // namespace
-
-// kernels_simd.cpp's exponential constants, read once per kernel call (see there why they are data).
-extern float qkv_exp_constants[14];
-
-namespace {
-
-// 2^x for x <= 0 (logits already times log2(e)): kernels_simd.cpp's Exp2, the same degree-5
-// polynomial and constants, with each multiply-add fused. The clamp at -127 makes 2^n, and so the
-// result, exactly +0 there (as for everything below 2^-126.5); -inf and NaN give 0 (maxps returns its
-// second operand, the floor, on NaN).
-struct Exp2 {
-  vf8 magic, floor, c5, c4, c3, c2, c1;
-  Exp2()
-      : magic(splat(qkv_exp_constants[0])), floor(splat(-127.0f)), c5(splat(qkv_exp_constants[9])),
-        c4(splat(qkv_exp_constants[10])), c3(splat(qkv_exp_constants[11])), c2(splat(qkv_exp_constants[12])),
-        c1(splat(qkv_exp_constants[13])) {}
-  vf8 operator()(vf8 x) const {
-    x = _mm256_max_ps(x, floor);
-    const vf8 n = add(x, magic);
-    const vf8 s = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(n), 23));  // 2^round(x)
-    const vf8 t = sub(x, sub(n, magic));  // x - round(x), in [-1/2, 1/2], exact
-    vf8 p = madd(c5, t, c4);
-    p = madd(p, t, c3);
-    p = madd(p, t, c2);
-    p = madd(p, t, c1);
-    return madd(mul(t, s), p, s);
-  }
-};
-
-// In place x[j] = 2^(x[j] - mx) for a row of n; returns the lane-wise partial sums. Four vectors a
-// step: four polynomial chains in flight. The tail is filled with -inf, whose 2^ is 0.
-inline vf8 exp2_store_sum(size_t n, float* x, vf8 vmx, const Exp2& exp2) {
-  vf8 vsum = zero();
-  size_t j = 0;
-  for (; j + 32 <= n; j += 32) {
-    const vf8 e0 = exp2(sub(load(x + j), vmx)), e1 = exp2(sub(load(x + j + 8), vmx));
-    const vf8 e2 = exp2(sub(load(x + j + 16), vmx)), e3 = exp2(sub(load(x + j + 24), vmx));
-    store(x + j, e0), store(x + j + 8, e1), store(x + j + 16, e2), store(x + j + 24, e3);
-    vsum = add(vsum, add(add(e0, e1), add(e2, e3)));
-  }
-  for (; j + 8 <= n; j += 8) {
-    const vf8 e = exp2(sub(load(x + j), vmx));
-    store(x + j, e);
-    vsum = add(vsum, e);
-  }
-  if (j < n) {
-    const vf8 e = exp2(sub(load_first(x + j, n - j, -std::numeric_limits<float>::infinity()), vmx));
-    store_first(x + j, e, n - j);
-    vsum = add(vsum, e);
-  }
-  return vsum;
-}
-
-// The base-2 online-softmax step of rows <= 8 rows whose tile maxima (lane-wise) are tile_max[r]: new
-// maxima, the rescale factors of all rows with one vector 2^, then the row's 2^ and sums.
-inline void online_exp2_step_rows(size_t rows, size_t cols, float* x, size_t ldx, const vf8* tile_max, float* m,
-                                  float* l, float* scale, const Exp2& exp2) {
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  float mx[8] = {}, diff[8] = {}, sc[8];
-  for (size_t r = 0; r < rows; ++r) {
-    mx[r] = hmax(max(tile_max[r], splat(m[r])));
-    diff[r] = mx[r] == kNegInf ? 0.0f : m[r] - mx[r];  // -inf - -inf would be NaN
-  }
-  store(sc, exp2(load(diff)));
-  for (size_t r = 0; r < rows; ++r) {
-    float* row = x + r * ldx;
-    if (mx[r] == kNegInf) {  // every key so far masked
-      std::memset(row, 0, cols * sizeof(float));
-      scale[r] = 1.0f;
-      continue;
-    }
-    scale[r] = sc[r];
-    l[r] = l[r] * sc[r] + hsum(exp2_store_sum(cols, row, splat(mx[r]), exp2));
-    m[r] = mx[r];
-  }
-}
-
 // gemm_nt_packed_rows with row maxima, for the fused kernel, and not inlined into it: with the online
 // step's pointers and constants live as well, GCC 12 spilled the row pointers and a panel vector
 // inside the k loop (a 32×128 tile took 9.1 µs against 6.2 µs for the two kernels unfused). Here
@@ -375,21 +314,7 @@ void qkv_f32_softmax_online__avx2_fma_p5(size_t rows, size_t cols, float* x, siz
 
 void qkv_f32_softmax_online_exp2__avx2_fma_p5(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l,
                                               float* scale) {
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  const Exp2 exp2;
-  for (size_t r0 = 0; r0 < rows; r0 += 8) {
-    const size_t nr = rows - r0 < 8 ? rows - r0 : 8;
-    vf8 tile_max[8];
-    for (size_t r = 0; r < nr; ++r) {
-      const float* row = x + (r0 + r) * ldx;
-      vf8 vmax = splat(kNegInf);
-      size_t j = 0;
-      for (; j + 8 <= cols; j += 8) vmax = max(vmax, load(row + j));
-      if (j < cols) vmax = max(vmax, load_first(row + j, cols - j, kNegInf));
-      tile_max[r] = vmax;
-    }
-    online_exp2_step_rows(nr, cols, x + r0 * ldx, ldx, tile_max, m + r0, l + r0, scale + r0, exp2);
-  }
+  softmax_online_tile(rows, cols, x, ldx, m, l, scale, Exp2());
 }
 
 void qkv_f32_gemm_nt_softmax_online__avx2_fma_6x16_p5(size_t rows, size_t cols, size_t k, float alpha,
@@ -400,7 +325,7 @@ void qkv_f32_gemm_nt_softmax_online__avx2_fma_6x16_p5(size_t rows, size_t cols, 
     vf8 row_max[block()];
     for (auto& v : row_max) v = splat(-std::numeric_limits<float>::infinity());
     gemm_nt_packed_max_rows<block()>(cols, k, alpha, a + i * lda, lda, packed_b, x + i * ldx, ldx, row_max);
-    online_exp2_step_rows(block(), cols, x + i * ldx, ldx, row_max, m + i, l + i, scale + i, exp2);
+    online_step_rows(block, cols, x + i * ldx, ldx, row_max, m + i, l + i, scale + i, exp2);
   });
 }
 
