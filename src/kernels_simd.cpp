@@ -6,10 +6,21 @@
 #include "kernels.h"
 #include "simd.h"
 
+#if QKV_HAVE_SIMD
+namespace qkv {
+using namespace simd;
+namespace {
+// online_softmax.h's vector: 4 lanes, whose row sums take one transpose for four rows.
+using vec = vf4;
+inline void row_sums(const vf4 (&v)[4], float* sums) { store(sums, hsum4(v[0], v[1], v[2], v[3])); }
+}  // namespace
+}  // namespace qkv
+#include "online_softmax.h"
+#endif
+
 namespace qkv {
 
 #if QKV_HAVE_SIMD
-using namespace simd;
 
 namespace {
 
@@ -162,23 +173,6 @@ float qkv_exp_constants[14] = {
 
 namespace {
 
-// s·(1 + t·p(t)) with p of degree 4 by Horner, p's coefficients from qkv_exp_constants[at…]: the
-// part of Exp and Exp2 after their range reductions (2^n = s, t the reduced argument).
-struct Poly5 {
-  vf4 c5, c4, c3, c2, c1;
-  explicit Poly5(int at)
-      : c5(splat(qkv_exp_constants[at])), c4(splat(qkv_exp_constants[at + 1])),
-        c3(splat(qkv_exp_constants[at + 2])), c2(splat(qkv_exp_constants[at + 3])),
-        c1(splat(qkv_exp_constants[at + 4])) {}
-  vf4 times_exp(vf4 s, vf4 t) const {
-    vf4 p = madd(c5, t, c4);
-    p = madd(p, t, c3);
-    p = madd(p, t, c2);
-    p = madd(p, t, c1);
-    return madd(mul(t, s), p, s);
-  }
-};
-
 // exp(x) for x <= 0: x = n·ln2 + t with |t| <= ln2/2 (ln2 split in two for accuracy), exp(t) by a
 // degree-5 polynomial, 2^n built in the exponent bits. Coefficients and the rounding trick from
 // XNNPACK's rr2_p5 kernels: adding 1.5·2^23 + 127 rounds x/ln2 to an integer n and leaves n + 127 in
@@ -204,101 +198,6 @@ struct Exp {
     return poly.times_exp(s, t);
   }
 };
-
-// 2^x for x <= 0, for logits already multiplied by log2(e): Exp without its first multiply and with
-// one subtraction for the range reduction (x - n is exact): four fewer vector operations and two
-// fewer links in the dependency chain. The polynomial is Exp's with t scaled by ln 2 (coefficient i
-// times ln2^i); the clamp at -127 gives exactly 0 from there (below 2^-126.5), as in Exp.
-struct Exp2 {
-  vf4 magic, floor;
-  Poly5 poly;
-  Exp2() : magic(splat(qkv_exp_constants[0])), floor(splat(-127.0f)), poly(9) {}
-  vf4 operator()(vf4 x) const {
-    x = max_nan_low(floor, x);
-    const vf4 n = add(x, magic);
-    return poly.times_exp(low_bits_to_exponent(n), sub(x, sub(n, magic)));  // t = x - round(x), in [-1/2, 1/2]
-  }
-};
-
-// x[j] = exp(x[j] - mx) for one row of an online-softmax tile, in place; returns the partial sums.
-// Four vectors per step: four independent polynomial chains in flight, and one add into the sum.
-template <typename ExpFn>
-inline vf4 exp_store_sum(size_t cols, float* row, vf4 vmx, const ExpFn& exp_fn) {
-  vf4 vsum = zero();
-  size_t j = 0;
-  for (; j + 16 <= cols; j += 16) {
-    const vf4 e0 = exp_fn(sub(load(row + j), vmx)), e1 = exp_fn(sub(load(row + j + 4), vmx));
-    const vf4 e2 = exp_fn(sub(load(row + j + 8), vmx)), e3 = exp_fn(sub(load(row + j + 12), vmx));
-    store(row + j, e0), store(row + j + 4, e1), store(row + j + 8, e2), store(row + j + 12, e3);
-    vsum = add(vsum, add(add(e0, e1), add(e2, e3)));
-  }
-  for (; j + 4 <= cols; j += 4) {
-    const vf4 e = exp_fn(sub(load(row + j), vmx));
-    store(row + j, e);
-    vsum = add(vsum, e);
-  }
-  if (j < cols) {
-    const vf4 e = exp_fn(sub(load_first(row + j, cols - j, -std::numeric_limits<float>::infinity()), vmx));
-    store_first(row + j, e, cols - j);
-    vsum = add(vsum, e);
-  }
-  return vsum;
-}
-
-// The online-softmax step of R <= 4 rows whose tile maxima (lane-wise) are tile_max[r]: new maxima,
-// the four rescale factors with one vector exponential, the exponentials of the tile, and the four
-// row sums with one transpose.
-template <int R, typename ExpFn>
-inline void online_step_rows(size_t cols, float* x, size_t ldx, const vf4 (&tile_max)[R], float* m, float* l,
-                             float* scale, const ExpFn& exp_fn) {
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  float mx[4] = {0, 0, 0, 0}, diff[4] = {0, 0, 0, 0}, sc[4], sums[4];
-  vf4 vsum[4] = {zero(), zero(), zero(), zero()};
-  for (int r = 0; r < R; ++r) {
-    const float v = hmax(max(tile_max[r], splat(m[r])));
-    mx[r] = v;
-    diff[r] = v == kNegInf ? 0.0f : m[r] - v;  // -inf - -inf would be NaN
-  }
-  store(sc, exp_fn(load(diff)));
-  for (int r = 0; r < R; ++r) {
-    float* row = x + r * ldx;
-    if (mx[r] == kNegInf) {  // every key so far masked
-      for (size_t j = 0; j < cols; ++j) row[j] = 0.0f;
-      continue;
-    }
-    vsum[r] = exp_store_sum(cols, row, splat(mx[r]), exp_fn);
-  }
-  store(sums, hsum4(vsum[0], vsum[1], vsum[2], vsum[3]));
-  for (int r = 0; r < R; ++r) {
-    if (mx[r] == kNegInf) {
-      scale[r] = 1.0f;
-      continue;
-    }
-    scale[r] = sc[r];
-    l[r] = l[r] * sc[r] + sums[r];
-    m[r] = mx[r];
-  }
-}
-
-// The online-softmax step over a tile of logits: a max pass per row, then online_step_rows.
-template <typename ExpFn>
-inline void softmax_online_tile(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l, float* scale,
-                                const ExpFn& exp_fn) {
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  by_row_blocks(rows, [&](auto block, size_t i) {
-    constexpr int R = block();
-    vf4 tile_max[R];
-    for (int r = 0; r < R; ++r) {
-      const float* row = x + (i + r) * ldx;
-      vf4 vmax = splat(kNegInf);
-      size_t j = 0;
-      for (; j + 4 <= cols; j += 4) vmax = max(vmax, load(row + j));
-      if (j < cols) vmax = max(vmax, load_first(row + j, cols - j, kNegInf));
-      tile_max[r] = vmax;
-    }
-    online_step_rows<R>(cols, x + i * ldx, ldx, tile_max, m + i, l + i, scale + i, exp_fn);
-  });
-}
 
 // Q·Kᵀ of R rows over packed panels into x, each row's maximum kept in a register as the panels'
 // products are stored (lanes past cols count as -inf), then the base-2 online-softmax step.
@@ -329,7 +228,7 @@ inline void gemm_nt_softmax_online_rows(size_t cols, size_t k, float alpha, cons
       tile_max[r] = max(tile_max[r], max(lo, hi));
     }
   }
-  online_step_rows<R>(cols, x, ldx, tile_max, m, l, scale, Exp2());
+  online_step_rows(std::integral_constant<size_t, R>{}, cols, x, ldx, tile_max, m, l, scale, Exp2());
 }
 
 }  // namespace

@@ -65,6 +65,9 @@ TEST(Avx2Kernels, PresentWhereverTheCpuHasThem) {
   EXPECT_EQ(avx2_kernels()->first_non_finite, simd_kernels()->first_non_finite);
   EXPECT_EQ(avx2_kernels()->pack_panels, simd_kernels()->pack_panels);
   EXPECT_NE(avx2_kernels()->gemm_nt_packed, simd_kernels()->gemm_nt_packed);
+  // The online path's two base-2 kernels are its own, not the SSE2 4×8 ones copied.
+  EXPECT_NE(avx2_kernels()->softmax_online_exp2, simd_kernels()->softmax_online_exp2);
+  EXPECT_NE(avx2_kernels()->gemm_nt_softmax_online, simd_kernels()->gemm_nt_softmax_online);
 }
 
 // best_kernels(): the fastest set, unless QKV_KERNELS names one. ctest runs this test again with
@@ -230,61 +233,212 @@ TEST_F(Avx2Test, SoftmaxRowOverflowAndMasks) {
     }
 }
 
-// Three online-softmax steps, rows 1 … 17 (every tail of the 8-row blocks whose rescale factors share
-// one vector exp) and columns with every 8-lane tail, against the float64 recurrence and the scalar
-// twin: logits 90–100 rising per tile, masked keys, a row masked in the first tile only, a row masked
-// throughout, and a row whose max jumps by 1e4 (its old sum rescales to 0).
+// Three online-softmax steps in base e (softmax_online) and in base 2 (softmax_online_exp2, the
+// online path's masked tiles), rows 1 … 14 and 32 (the 8-row blocks whose rescale factors share one
+// vector exponential) and every 8-lane column tail, against the float64 recurrence and the scalar
+// twin: small logits (-8 … 2) first, then logits that overflow float32 unless the running max is
+// subtracted (base e 90–102, base 2 130–142), rising per tile; masked (-inf) keys, a row masked in
+// the first tile only, a row masked throughout, and a max that jumps by 1e4 (the old sum rescales to
+// exactly 0).
 TEST_F(Avx2Test, SoftmaxOnlineOverflowAndMasks) {
+  struct Step {
+    SoftmaxOnlineFn fn, twin;
+    double (*exp_ref)(double);
+    float overflow;  // where exp_ref overflows float32
+    const char* base;
+  };
+  const Step steps[] = {
+      {avx2().softmax_online, scalar().softmax_online, [](double v) { return std::exp(v); }, 88.0f, "base e"},
+      {avx2().softmax_online_exp2, scalar().softmax_online_exp2, [](double v) { return std::exp2(v); }, 128.0f,
+       "base 2"}};
   std::mt19937 rng(24);
-  for (size_t rows : up_to(17))
-    for (size_t cols : {1, 3, 7, 8, 9, 15, 16, 17, 31, 64, 128}) {
-      const size_t ldx = cols + 2;
-      std::vector<float> m(rows, -kInf), l(rows, 0.0f), scale(rows, -1.0f);
-      auto mt = m, lt = l, scalet = scale;
-      std::vector<double> md(rows, -std::numeric_limits<double>::infinity()), ld(rows, 0.0);
-      for (size_t t = 0; t < 3; ++t) {
-        auto x = random_vector(rows * ldx, rng, 90.0f + 2.0f * t, 100.0f + 2.0f * t);
-        for (size_t r = 0; r < rows; ++r) {
-          for (size_t j = 0; j < cols; ++j)
-            if (rng() % 5 == 0) x[r * ldx + j] = -kInf;
-          if (r == 1 && t == 0) std::fill(&x[r * ldx], &x[r * ldx + cols], -kInf);
-          if (r == 2) std::fill(&x[r * ldx], &x[r * ldx + cols], -kInf);
-          if (r == 3 && t == 2) x[r * ldx] = 1e4f;
-          x[r * ldx + cols] = x[r * ldx + cols + 1] = 12345.0f;
-        }
-        const auto x0 = x;
-        auto xt = x;
-        avx2().softmax_online(rows, cols, x.data(), ldx, m.data(), l.data(), scale.data());
-        scalar().softmax_online(rows, cols, xt.data(), ldx, mt.data(), lt.data(), scalet.data());
-        for (size_t r = 0; r < rows; ++r) {
-          const std::string at = "rows=" + std::to_string(rows) + " cols=" + std::to_string(cols) + " tile " +
-                                 std::to_string(t) + " row " + std::to_string(r);
-          ASSERT_EQ(x[r * ldx + cols], 12345.0f) << at << ": wrote into the stride padding";
-          double mx = md[r];
-          for (size_t j = 0; j < cols; ++j) mx = std::max(mx, double(x0[r * ldx + j]));
-          if (mx == -std::numeric_limits<double>::infinity()) {
-            for (size_t j = 0; j < cols; ++j) ASSERT_EQ(x[r * ldx + j], 0.0f) << at;
-            ASSERT_EQ(scale[r], 1.0f) << at;
-            ASSERT_EQ(l[r], 0.0f) << at;
-            continue;
+  for (const Step& step : steps)
+    for (size_t rows : kRows)
+      for (size_t cols : kCols) {
+        const size_t ldx = cols + 2;
+        std::vector<float> m(rows, -kInf), l(rows, 0.0f), scale(rows, -1.0f);
+        auto mt = m, lt = l, scalet = scale;
+        std::vector<double> md(rows, -std::numeric_limits<double>::infinity()), ld(rows, 0.0);
+        for (size_t t = 0; t < 3; ++t) {
+          // Tile 0: small logits (a tail lane that counted as anything but -inf would add to the sums).
+          const float lo = t == 0 ? -8.0f : step.overflow + 2.0f * t;
+          auto x = random_vector(rows * ldx, rng, lo, lo + 10.0f);
+          for (size_t r = 0; r < rows; ++r) {
+            for (size_t j = 0; j < cols; ++j)
+              if (rng() % 5 == 0) x[r * ldx + j] = -kInf;
+            if (r == 1 && t == 0) std::fill(&x[r * ldx], &x[r * ldx + cols], -kInf);
+            if (r == 2) std::fill(&x[r * ldx], &x[r * ldx + cols], -kInf);
+            if (r == 3 && t == 2) x[r * ldx + cols - 1] = 1e4f;
+            x[r * ldx + cols] = x[r * ldx + cols + 1] = 12345.0f;
           }
-          const double sc = std::exp(md[r] - mx);
-          double sum = 0;
-          for (size_t j = 0; j < cols; ++j) {
-            const double e = std::exp(double(x0[r * ldx + j]) - mx);
-            sum += e;
-            ASSERT_NEAR(x[r * ldx + j], e, 3e-7 * e + 1e-30) << at << " col " << j;
-            ASSERT_NEAR(x[r * ldx + j], xt[r * ldx + j], 6e-7 * e + 1e-30) << at << " col " << j << " (twin)";
+          const auto x0 = x;
+          auto xt = x;
+          step.fn(rows, cols, x.data(), ldx, m.data(), l.data(), scale.data());
+          step.twin(rows, cols, xt.data(), ldx, mt.data(), lt.data(), scalet.data());
+          for (size_t r = 0; r < rows; ++r) {
+            const std::string at = std::string(step.base) + " rows=" + std::to_string(rows) + " cols=" +
+                                   std::to_string(cols) + " tile " + std::to_string(t) + " row " + std::to_string(r);
+            ASSERT_EQ(x[r * ldx + cols], 12345.0f) << at << ": wrote into the stride padding";
+            double mx = md[r];
+            for (size_t j = 0; j < cols; ++j) mx = std::max(mx, double(x0[r * ldx + j]));
+            if (mx == -std::numeric_limits<double>::infinity()) {
+              for (size_t j = 0; j < cols; ++j) ASSERT_EQ(x[r * ldx + j], 0.0f) << at;
+              ASSERT_EQ(scale[r], 1.0f) << at;
+              ASSERT_EQ(l[r], 0.0f) << at;
+              ASSERT_EQ(m[r], -kInf) << at;
+              continue;
+            }
+            // The exponential of the differences as float32 computes them (exact between logits
+            // within a factor of 2 of each other, rounded for the small ones).
+            const double sc = step.exp_ref(double(float(md[r]) - float(mx)));
+            double sum = 0;
+            for (size_t j = 0; j < cols; ++j) {
+              const double e = step.exp_ref(double(x0[r * ldx + j] - float(mx)));
+              sum += e;
+              if (e == 0.0) ASSERT_EQ(x[r * ldx + j], 0.0f) << at << " col " << j << ": masked keys give exactly 0";
+              ASSERT_NEAR(x[r * ldx + j], e, 3e-7 * e + 1e-30) << at << " col " << j;
+              ASSERT_NEAR(x[r * ldx + j], xt[r * ldx + j], 6e-7 * e + 1e-30) << at << " col " << j << " (twin)";
+            }
+            ASSERT_NEAR(scale[r], sc, 3e-7 * sc + 1e-30) << at;
+            ASSERT_NEAR(scale[r], scalet[r], 6e-7 * sc + 1e-30) << at << " (twin)";
+            ld[r] = ld[r] * sc + sum;
+            md[r] = mx;
+            ASSERT_EQ(m[r], float(mx)) << at;
+            ASSERT_NEAR(l[r], ld[r], 1e-6 * ld[r]) << at;
+            ASSERT_NEAR(l[r], lt[r], 2e-6 * ld[r]) << at << " (twin)";
           }
-          ASSERT_NEAR(scale[r], sc, 3e-7 * sc + 1e-30) << at;
-          ASSERT_NEAR(scale[r], scalet[r], 6e-7 * sc + 1e-30) << at << " (twin)";
-          ld[r] = ld[r] * sc + sum;
-          md[r] = mx;
-          ASSERT_EQ(m[r], float(mx)) << at;
-          ASSERT_NEAR(l[r], ld[r], 1e-6 * ld[r]) << at;
-          ASSERT_NEAR(l[r], lt[r], 2e-6 * ld[r]) << at << " (twin)";
         }
       }
+}
+
+// Q·Kᵀ fused with the base-2 step (gemm_nt_softmax_online, the online path's unmasked tiles) over
+// five key tiles, every tail of its 6×16 tile (rows 1 … 14 and 32; keys with a partial last panel, a
+// lone last panel, or none; odd k), against float64 and the scalar twin. Inputs are multiples of 1/4
+// and alpha is 2, so every logit is exact in float32 and all three see the same logits. Column 0 of
+// Q is 8 and column 0 of K sets each tile's level: tile 0 has every key at -inf (a row that has seen
+// nothing: x = 0, scale 1); tile 1 only negative logits (about -192, so the zeros that pad a partial
+// panel, logits of 0, would win the max if they counted); tiles 2 and 3 base-2 logits about 224 and
+// 256 (2^x overflows float32 unless the max is subtracted; the max moves), with some keys at -inf;
+// tile 4 about 96, so far under the running max that 2^(its max - the running max) would overflow.
+TEST_F(Avx2Test, GemmNtSoftmaxOnlineEveryTileTail) {
+  std::mt19937 rng(27);
+  auto quarters = [&](size_t n) {
+    std::vector<float> v(n);
+    for (auto& x : v) x = float(int(rng() % 9) - 4) / 4.0f;
+    return v;
+  };
+  const float level[5] = {-kInf, -12.0f, 14.0f, 16.0f, 6.0f};
+  for (size_t rows : kRows)
+    for (size_t cols : kCols)
+      for (size_t k : {1, 3, 9, 67}) {
+        const size_t lda = k + 3, ldk = k + 1, ldx = cols + 2;
+        const float alpha = 2.0f;
+        auto a = quarters(rows * lda);
+        for (size_t r = 0; r < rows; ++r) a[r * lda] = 8.0f;
+        std::vector<float> m(rows, -kInf), l(rows, 0.0f), scale(rows, -1.0f);
+        auto mt = m, lt = l, scalet = scale;
+        std::vector<double> md(rows, -std::numeric_limits<double>::infinity()), ld(rows, 0.0);
+        for (size_t t = 0; t < 5; ++t) {
+          auto b = quarters(cols * ldk);
+          for (size_t j = 0; j < cols; ++j) b[j * ldk] = t >= 2 && j % 5 == 3 ? -kInf : level[t];
+          std::vector<float> packed(packed_panels_size(cols, k));
+          pack_panels(cols, k, b.data(), ldk, packed.data());
+          std::vector<float> x(rows * ldx, 12345.0f), xt = x;
+          avx2().gemm_nt_softmax_online(rows, cols, k, alpha, a.data(), lda, packed.data(), x.data(), ldx, m.data(),
+                                        l.data(), scale.data());
+          scalar().gemm_nt_softmax_online(rows, cols, k, alpha, a.data(), lda, packed.data(), xt.data(), ldx,
+                                          mt.data(), lt.data(), scalet.data());
+          for (size_t r = 0; r < rows; ++r) {
+            const std::string at = "rows=" + std::to_string(rows) + " cols=" + std::to_string(cols) + " k=" +
+                                   std::to_string(k) + " tile " + std::to_string(t) + " row " + std::to_string(r);
+            ASSERT_EQ(x[r * ldx + cols], 12345.0f) << at << ": wrote into the stride padding";
+            ASSERT_EQ(x[r * ldx + cols + 1], 12345.0f) << at << ": wrote into the stride padding";
+            std::vector<double> logit(cols);
+            double mx = md[r];
+            for (size_t j = 0; j < cols; ++j) {
+              double dot = 0;
+              for (size_t p = 0; p < k; ++p) dot += double(a[r * lda + p]) * b[j * ldk + p];
+              logit[j] = alpha * dot;
+              mx = std::max(mx, logit[j]);
+            }
+            if (t == 0) {
+              ASSERT_EQ(mx, -std::numeric_limits<double>::infinity()) << at;
+              for (size_t j = 0; j < cols; ++j) ASSERT_EQ(x[r * ldx + j], 0.0f) << at;
+              ASSERT_EQ(scale[r], 1.0f) << at;
+              ASSERT_EQ(l[r], 0.0f) << at;
+              ASSERT_EQ(m[r], -kInf) << at;
+              continue;
+            }
+            if (t == 1) ASSERT_LT(mx, -128.0) << at;
+            else ASSERT_GT(mx, 128.0) << at << ": the test must provoke overflow";
+            const double sc = std::exp2(md[r] - mx);
+            double sum = 0;
+            for (size_t j = 0; j < cols; ++j) {
+              const double e = std::exp2(logit[j] - mx);
+              sum += e;
+              ASSERT_NEAR(x[r * ldx + j], e, 3e-7 * e + 1e-30) << at << " col " << j;
+              ASSERT_NEAR(x[r * ldx + j], xt[r * ldx + j], 6e-7 * e + 1e-30) << at << " col " << j << " (twin)";
+            }
+            ASSERT_NEAR(scale[r], sc, 3e-7 * sc + 1e-30) << at;
+            ASSERT_NEAR(scale[r], scalet[r], 6e-7 * sc + 1e-30) << at << " (twin)";
+            ld[r] = ld[r] * sc + sum;
+            md[r] = mx;
+            ASSERT_EQ(m[r], float(mx)) << at;
+            ASSERT_EQ(m[r], mt[r]) << at << " (twin)";
+            ASSERT_NEAR(l[r], ld[r], 1e-6 * ld[r]) << at;
+            ASSERT_NEAR(l[r], lt[r], 2e-6 * ld[r]) << at << " (twin)";
+          }
+        }
+      }
+}
+
+// The online path (output only: key tiles through gemm_nt_softmax_online, or gemm_nt_packed and
+// softmax_online_exp2 where a mask touches the tile) against the materialised path (weights asked
+// for: gemm_nt_packed, softmax_row) of the same AVX2 table, within 1e-5: tails of the 32-query
+// blocks and 128-key tiles; no mask, causal, padding, and an additive mask with -inf entries and a
+// query row masked throughout (its output is 0 on both paths). Column 0 of Q and K is constant, so
+// every logit carries the same 96 (base 2: about 138): the softmax does not change, but 2^x
+// overflows unless the running max is subtracted.
+TEST_F(Avx2Test, AttentionOutputOnlyMatchesMaterialised) {
+  std::mt19937 rng(28);
+  struct Shape { int nq, nk, d, dv; };
+  const Shape shapes[] = {{1, 1, 1, 1}, {7, 13, 3, 5}, {33, 129, 64, 64}, {70, 300, 64, 33}, {40, 257, 17, 24}};
+  Scratch scratch;
+  for (const Shape& s : shapes)
+    for (int mask = 0; mask < 4; ++mask) {
+      const int batch = 2, heads = 2;
+      const size_t bh = size_t(batch) * heads, qsz = size_t(s.nq) * s.d, ksz = size_t(s.nk) * s.d;
+      const size_t vsz = size_t(s.nk) * s.dv, osz = size_t(s.nq) * s.dv, wsz = size_t(s.nq) * s.nk;
+      auto q = random_vector(bh * qsz, rng, -1.0f, 1.0f), k = random_vector(bh * ksz, rng, -1.0f, 1.0f);
+      auto v = random_vector(bh * vsz, rng);
+      const float common = 96.0f * std::sqrt(float(s.d));  // q0·k0 = 32·(3√d) → 96 after 1/√d
+      for (size_t i = 0; i < bh * s.nq; ++i) q[i * s.d] = 32.0f;
+      for (size_t j = 0; j < bh * s.nk; ++j) k[j * s.d] = common / 32.0f;
+      std::vector<int32_t> lengths = {s.nk, std::max(1, s.nk - 5)};
+      std::vector<float> add_mask(wsz, 0.0f);
+      for (size_t e = 0; e < wsz; ++e)
+        if (rng() % 4 == 0) add_mask[e] = -kInf;
+      std::fill(add_mask.begin(), add_mask.begin() + s.nk, -kInf);  // query 0 sees nothing
+      std::vector<float> out(bh * osz, 9.0f), materialised(bh * osz, 9.0f), weights(bh * wsz);
+      AttentionArgs a;
+      a.batch = batch, a.heads = heads, a.n_q = s.nq, a.n_k = s.nk, a.dim = s.d, a.value_dim = s.dv;
+      a.q = q.data(), a.k = k.data(), a.v = v.data();
+      a.mask.causal = mask == 1;
+      if (mask == 2) a.mask.key_lengths = lengths.data();
+      if (mask == 3) a.mask.add_mask.data = add_mask.data();
+      a.output = out.data();
+      ASSERT_TRUE(attention(a, avx2(), scratch).ok());
+      a.output = materialised.data(), a.weights = weights.data();
+      ASSERT_TRUE(attention(a, avx2(), scratch).ok());
+      const std::string at = "nq=" + std::to_string(s.nq) + " nk=" + std::to_string(s.nk) + " d=" +
+                             std::to_string(s.d) + " mask " + std::to_string(mask);
+      for (size_t e = 0; e < out.size(); ++e) {
+        ASSERT_TRUE(std::isfinite(out[e])) << at << " output " << e;
+        ASSERT_NEAR(out[e], materialised[e], 1e-5) << at << " output " << e;
+      }
+      if (mask == 3)
+        for (size_t i = 0; i < bh; ++i)
+          for (int c = 0; c < s.dv; ++c) ASSERT_EQ(out[i * osz + c], 0.0f) << at << ": a query that sees nothing";
     }
 }
 
