@@ -395,6 +395,7 @@ for (const c of CASES) {
 }
 for (const r of results) r.peak = peak;
 for (const r of results) printCase(r);
+console.log(`\nevery share of the peak is of the best peak measured in this run (before each case): ${peak.toFixed(1)} GFLOP/s`);
 
 const tiles = measureTiles(kernels);
 console.log(`\none online-attention tile (32 queries × 128 keys, d=64, in cache): Q·Kᵀ ${tiles.qk.toFixed(1)} GFLOP/s ` +
@@ -412,7 +413,8 @@ console.log(`total ${((now() - started) / 1000).toFixed(0)} s`);
 // Summary: the package copying in and out (as every peer does) against the fastest peer at each size;
 // the resident package against the peak at n >= 512. One line per case first (medians).
 const shortName = (name) => name.replace(/ \d+\.\d+\.\d+| wasm, 1 thread|-backend-wasm/g, '');
-console.log(`\nmedians per call  ${'copying'.padStart(10)} ${'resident'.padStart(10)}   ${'fastest peer'.padEnd(44)} ${'× peer'.padStart(6)} ${'resident of peak'.padStart(16)}`);
+console.log(`\nwasm SIMD128 peak, best of the run: ${peak.toFixed(1)} GFLOP/s`);
+console.log(`medians per call  ${'copying'.padStart(10)} ${'resident'.padStart(10)}   ${'fastest peer'.padEnd(44)} ${'× peer'.padStart(6)} ${'resident of peak'.padStart(16)}`);
 let slowest = null;
 for (const r of results) {
   const pkg = r.runs.find((x) => x.impl.package && !x.impl.resident), res = r.runs.find((x) => x.impl.resident);
