@@ -99,49 +99,41 @@ export function parseWeights(input, what = 'weights file') {
     byName.set(t.name, { ...t, count });
   }
 
+  // Rows [r0, r1) of tensor t, dequantised, into the Float32Array `out` from index `o`.
+  function dequantise(t, r0, r1, out, o) {
+    const width = t.count / t.shape[0], at = data.byteOffset + t.offset, n = (r1 - r0) * width;
+    if (t.dtype === 'f32') {
+      out.set(new Float32Array(data.buffer.slice(at + r0 * width * 4, at + r1 * width * 4)), o);
+    } else if (t.dtype === 'f16') {
+      const view = new DataView(data.buffer, at, t.nbytes);
+      for (let i = 0; i < n; ++i) out[o + i] = halfToFloat(view.getUint16(2 * (r0 * width + i), true));
+    } else {
+      const q = new Int8Array(data.buffer, at, t.nbytes);
+      const scales = new DataView(data.buffer, data.byteOffset + t.scales_offset, t.scales_nbytes);
+      for (let r = r0; r < r1; ++r) {
+        const s = scales.getFloat32(4 * r, true);
+        for (let c = 0, i = r * width, j = o + (r - r0) * width; c < width; ++c) out[j + c] = q[i + c] * s;
+      }
+    }
+  }
+
   function tensor(name) {
     const t = byName.get(name);
     if (!t) fail(`tensor ${name} is missing`);
     const out = new Float32Array(t.count);
-    const at = data.byteOffset + t.offset;
-    if (t.dtype === 'f32') {
-      out.set(new Float32Array(data.buffer.slice(at, at + t.nbytes)));
-    } else if (t.dtype === 'f16') {
-      const view = new DataView(data.buffer, at, t.nbytes);
-      for (let i = 0; i < t.count; ++i) out[i] = halfToFloat(view.getUint16(2 * i, true));
-    } else {
-      const q = new Int8Array(data.buffer, at, t.nbytes);
-      const scales = new Float32Array(data.buffer.slice(data.byteOffset + t.scales_offset, data.byteOffset + t.scales_offset + t.scales_nbytes));
-      const row = t.count / t.shape[0];
-      for (let r = 0; r < t.shape[0]; ++r) {
-        const s = scales[r];
-        for (let c = 0; c < row; ++c) out[r * row + c] = q[r * row + c] * s;
-      }
-    }
+    dequantise(t, 0, t.shape[0], out, 0);
     return out;
   }
 
-  // Rows of a 2-D (or larger) tensor one at a time: `fill(r, out)` writes row r, dequantised, into
-  // `out` (a Float32Array of the row's length). A word-vector table needs only the rows of the words
-  // typed, and dequantising all of it up front was most of the time from download to first heatmap.
+  // Rows of a tensor (its first dimension) one at a time: `fill(r, out)` writes row r, dequantised,
+  // into `out` (a Float32Array of the row's length). A word-vector table needs only the rows of the
+  // words typed, and dequantising all of it up front was most of the time from download to first
+  // heatmap.
   function rows(name) {
     const t = byName.get(name);
     if (!t) fail(`tensor ${name} is missing`);
-    const count = t.shape[0], width = t.count / count, at = data.byteOffset + t.offset;
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    let fill;
-    if (t.dtype === 'f32') {
-      fill = (r, out) => { for (let c = 0; c < width; ++c) out[c] = view.getFloat32(t.offset + (r * width + c) * 4, true); };
-    } else if (t.dtype === 'f16') {
-      fill = (r, out) => { for (let c = 0; c < width; ++c) out[c] = halfToFloat(view.getUint16(t.offset + (r * width + c) * 2, true)); };
-    } else {
-      const q = new Int8Array(data.buffer, at, t.nbytes);
-      fill = (r, out) => {
-        const s = view.getFloat32(t.scales_offset + r * 4, true);
-        for (let c = 0; c < width; ++c) out[c] = q[r * width + c] * s;
-      };
-    }
-    return { count, width, fill };
+    const count = t.shape[0], width = t.count / count;
+    return { count, width, fill: (r, out) => dequantise(t, r, r + 1, out, 0) };
   }
 
   return { header, kind: header.kind, config: header.config ?? {}, vocab: header.vocab, tensor, rows, tensorInfo: (name) => byName.get(name) };
