@@ -353,14 +353,8 @@ TEST_F(Avx2Test, GemmNtSoftmaxOnlineEveryTileTail) {
                                    std::to_string(k) + " tile " + std::to_string(t) + " row " + std::to_string(r);
             ASSERT_EQ(x[r * ldx + cols], 12345.0f) << at << ": wrote into the stride padding";
             ASSERT_EQ(x[r * ldx + cols + 1], 12345.0f) << at << ": wrote into the stride padding";
-            std::vector<double> logit(cols);
-            double mx = md[r];
-            for (size_t j = 0; j < cols; ++j) {
-              double dot = 0;
-              for (size_t p = 0; p < k; ++p) dot += double(a[r * lda + p]) * b[j * ldk + p];
-              logit[j] = alpha * dot;
-              mx = std::max(mx, logit[j]);
-            }
+            double mx;
+            const auto logit = test::logits_row(cols, k, alpha, &a[r * lda], b.data(), ldk, md[r], mx);
             if (t == 0) {
               ASSERT_EQ(mx, -std::numeric_limits<double>::infinity()) << at;
               for (size_t j = 0; j < cols; ++j) ASSERT_EQ(x[r * ldx + j], 0.0f) << at;

@@ -338,14 +338,8 @@ TEST_P(KernelTest, GemmNtSoftmaxOnlineMatchesFloat64) {
             const std::string at = std::string(kn.name) + " rows=" + std::to_string(rows) + " cols=" +
                                    std::to_string(cols) + " k=" + std::to_string(k) + " tile " + std::to_string(t) +
                                    " row " + std::to_string(r);
-            std::vector<double> logit(cols);
-            double mx = md[r];
-            for (size_t j = 0; j < cols; ++j) {
-              double dot = 0;
-              for (size_t p = 0; p < k; ++p) dot += double(a[r * lda + p]) * b[j * ldk + p];
-              logit[j] = alpha * dot;
-              mx = std::max(mx, logit[j]);
-            }
+            double mx;
+            const auto logit = test::logits_row(cols, k, alpha, &a[r * lda], b.data(), ldk, md[r], mx);
             if (t == 0) ASSERT_LT(mx, -128.0) << at;
             else ASSERT_GT(mx, 128.0) << at << ": the test must provoke overflow";
             const double sc = std::exp2(md[r] - mx);

@@ -38,6 +38,21 @@ inline std::vector<float> random_vector(size_t n, std::mt19937& rng, float lo = 
   return v;
 }
 
+// One row of alpha · A·Bᵀ in float64 (a: the row of A, b: cols rows of B with stride ldb), and the
+// largest of those logits and `running` (the online softmax's max so far).
+inline std::vector<double> logits_row(size_t cols, size_t k, float alpha, const float* a, const float* b, size_t ldb,
+                                      double running, double& max) {
+  std::vector<double> logit(cols);
+  max = running;
+  for (size_t j = 0; j < cols; ++j) {
+    double dot = 0;
+    for (size_t p = 0; p < k; ++p) dot += double(a[p]) * b[j * ldb + p];
+    logit[j] = alpha * dot;
+    max = std::max(max, logit[j]);
+  }
+  return logit;
+}
+
 // Softmax in float64; -inf entries are masked; an all-masked row is all zeros.
 inline std::vector<double> softmax_ref(const std::vector<double>& x) {
   double mx = -std::numeric_limits<double>::infinity();
