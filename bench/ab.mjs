@@ -12,7 +12,7 @@
 // Save a build before changing the code (cp dist/qkv-simd.wasm build/wasm/qkv-bench-kernels.wasm
 // somewhere), rebuild (bash scripts/build.sh bench), then compare.
 import fs from 'node:fs';
-import { loadAttention } from '../bindings/index.js';
+import { loadAttention } from '../lib/index.js';
 
 const [what, a, b, ...rest] = process.argv.slice(2);
 if (!['attention', 'tiles'].includes(what) || !a || !b) {

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { loadAttention } from '../bindings/index.js';
+import { loadAttention } from '../lib/index.js';
 import { attentionModel } from './onnx.mjs';
 import { softmaxRef } from '../tests/js/reference.js';
 

@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from './serve.mjs';
-import { loadAttention } from '../bindings/index.js';
+import { loadAttention } from '../lib/index.js';
 import { modelMounts, REAL_MODEL } from '../tests/browser/stand-in-model.js';
 
 const KEYSTROKES = 120;

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 // URL prefix → folder. The page is web/; the package's own files are served beside it, unchanged.
-const MOUNTS = [['/bindings/', 'bindings'], ['/dist/', 'dist'], ['/models/', 'models'], ['/', 'web']];
+const MOUNTS = [['/lib/', 'lib'], ['/dist/', 'dist'], ['/models/', 'models'], ['/', 'web']];
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8', '.wasm': 'application/wasm', '.json': 'application/json', '.svg': 'image/svg+xml',

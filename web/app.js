@@ -1,5 +1,5 @@
 // The demo page: one state object, recomputed on every keystroke or knob, drawn by the shared views.
-import { loadAttention } from '../bindings/index.js';
+import { loadAttention } from '../lib/index.js';
 import { modelLoadingText } from './format.js';
 import { DEFAULT_KNOBS, HEAD_CHOICES, computeRun, loadEmbeddingSource, loadModelSource } from './compute.js';
 import { VIEWS, viewPng, viewSvg } from './views.js';

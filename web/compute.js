@@ -5,7 +5,7 @@
 // for a model with its own knobs, from model.run(), which has just computed exactly those numbers
 // (bit for bit the same as qkv.attention() gives; tests/browser/page.test.js compares them).
 
-import { loadEmbeddingsFrom } from '../bindings/model.js';
+import { loadEmbeddingsFrom } from '../lib/model.js';
 
 export const DEFAULT_KNOBS = Object.freeze({ heads: 1, scaling: true, temperature: 1, causal: false });
 /** Head counts offered in embeddings mode: the divisors of the 100 GloVe dimensions that make sense. */

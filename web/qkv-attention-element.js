@@ -9,7 +9,7 @@
 // course"). Styles live in the shadow root as a constructable stylesheet, which a CSP without
 // 'unsafe-inline' allows. It fetches its own files (attention.css beside it) and, from `src` (the
 // package folder by default), the wasm, the word vectors and, in model mode, the model.
-import { loadAttention, simdSupported } from '../bindings/index.js';
+import { loadAttention, simdSupported } from '../lib/index.js';
 import { DEFAULT_KNOBS, computeRun, loadEmbeddingSource, loadModelSource } from './compute.js';
 import { ATTRIBUTES, DEFAULT_SENTENCE } from './attributes.js';
 import { AttentionViews } from './interaction.js';

@@ -1,6 +1,6 @@
 // stdin: {"texts": [...], "vocab": [...]}  ->  stdout: [{tokens, ids, unknown, pieces}] using the
 // package's tokenizer with a leading <bos>, exactly as the page does. Used by make_fixtures.py.
-import { tokenize, encode } from '../../bindings/tokenizer.js';
+import { tokenize, encode } from '../../lib/tokenizer.js';
 
 let input = '';
 process.stdin.setEncoding('utf8');

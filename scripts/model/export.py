@@ -56,7 +56,7 @@ def main():
                   % " ".join("--%s %s" % (k.replace("_", "-"), v) for k, v in sorted(ck["args"].items())
                              if k in ("minutes", "layers", "d_ff", "seed", "lr", "threads", "init") and v is not None),
         "seed": ck["seed"],
-        "tokenizer": "bindings/tokenizer.js (encode without bos inside the corpus; <bos> starts every window)",
+        "tokenizer": "lib/tokenizer.js (encode without bos inside the corpus; <bos> starts every window)",
         "data": LICENCES,
         "training": {"steps": ck["step"], "tokens_seen": ck["tokens"], "seconds": round(ck["elapsed_s"]),
                      "train_tokens": int(len(train_ids)), "val_tokens": int(len(val_ids)),

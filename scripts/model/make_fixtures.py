@@ -1,7 +1,7 @@
 """Forward-pass fixtures for the C++/wasm core: tests/fixtures/model/*.json.
 
 Everything is computed in float64 from the dequantized weights exactly as stored in the .qkv file
-(read back from disk), on ids produced by bindings/tokenizer.js (via node encode.mjs).
+(read back from disk), on ids produced by lib/tokenizer.js (via node encode.mjs).
 Per sentence: tokens, ids, per layer and head Q, K, V [T, d_head] and attention weights (row i holds
 the i+1 causal weights, i.e. the lower triangle), top-20 logits at every position, the full logit
 vector of the last position (two sentences), and the top-5 next-word predictions.

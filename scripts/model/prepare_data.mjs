@@ -1,4 +1,4 @@
-// Tokenize the corpus with the package's own tokenizer (bindings/tokenizer.js), choose the model
+// Tokenize the corpus with the package's own tokenizer (lib/tokenizer.js), choose the model
 // vocabulary, encode, and split into train / validation. Training can then never tokenize text
 // differently from the page.
 //
@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tokenize, encode } from '../../bindings/tokenizer.js';
+import { tokenize, encode } from '../../lib/tokenizer.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = Object.fromEntries(process.argv.slice(2).map((a, i, all) =>
@@ -43,7 +43,7 @@ for (const [w] of ranked) {
 }
 
 mkdirSync(outDir, { recursive: true });
-const stats = { vocab_size: vocab.length, sources: {}, tokenizer: 'bindings/tokenizer.js' };
+const stats = { vocab_size: vocab.length, sources: {}, tokenizer: 'lib/tokenizer.js' };
 const split = { train: { ids: [], starts: [] }, val: { ids: [], starts: [] } };
 for (const d of docs) {
   const s = { lines: d.lines.length, tokens: 0, ids: 0, unknown_tokens: 0, unk_ids: 0, val_ids: 0 };

@@ -13,7 +13,7 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-torch libopenblas0-
 npm ci --no-audit --no-fund
 $PY cut_glove.py --words 10000                       # models/glove-10k.qkv
 $PY build_corpus.py                                  # work/corpus/{sotu,web,wordnet}.txt
-node prepare_data.mjs --vocab 5000                   # work/data: tokenized by bindings/tokenizer.js
+node prepare_data.mjs --vocab 5000                   # work/data: tokenized by lib/tokenizer.js
 rm -f ../../models/tiny-lm.train.log
 nice -n 10 $PY train.py --minutes "$MINUTES" --layers 3 --d-ff 256 --seed 1234 --log ../../models/tiny-lm.train.log
 cp work/ckpt.pt work/ckpt-phase1.pt

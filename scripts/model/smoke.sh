@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-minute smoke run of the training pipeline: WordNet glosses (3,000 lines) tokenized by
-# bindings/tokenizer.js, a 1-layer model trained for ~40 s. Exits non-zero unless the loss falls.
+# lib/tokenizer.js, a 1-layer model trained for ~40 s. Exits non-zero unless the loss falls.
 # Writes only under scripts/model/work/smoke-*; never touches models/.
 set -euo pipefail
 cd "$(dirname "$0")"

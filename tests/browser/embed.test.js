@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openBrowser, watchPage, ARTIFACTS } from './chromium.js';
-import { loadAttention } from '../../bindings/index.js';
+import { loadAttention } from '../../lib/index.js';
 import { modelMounts, REAL_MODEL } from './stand-in-model.js';
 import { stepNumbers, embeddingsReference, assertStepMatches, XSS_PAYLOADS, inkedFraction } from './page-helpers.js';
 

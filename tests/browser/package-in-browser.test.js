@@ -22,14 +22,14 @@ const COMPUTE = `
 async function withBrowser(t, extraArgs, fn) {
   const dir = mkdtempSync(join(tmpdir(), 'qkv-pkg-page-'));
   writeFileSync(join(dir, 'index.html'), PAGE);
-  writeFileSync(join(dir, 'main.js'), `import { loadAttention } from '/bindings/index.js';
+  writeFileSync(join(dir, 'main.js'), `import { loadAttention } from '/lib/index.js';
     window.compute = async (opts) => { ${COMPUTE} };
     window.inWorker = (opts) => new Promise((resolve, reject) => {
       const w = new Worker('/pkg-test/worker.js', { type: 'module' });
       w.onmessage = (e) => resolve(e.data); w.onerror = (e) => reject(new Error(e.message)); w.postMessage(opts);
     });
     document.body.dataset.ready = 'true';`);
-  writeFileSync(join(dir, 'worker.js'), `import { loadAttention } from '/bindings/index.js';
+  writeFileSync(join(dir, 'worker.js'), `import { loadAttention } from '/lib/index.js';
     self.onmessage = async (e) => { const opts = e.data; self.postMessage(await (async () => { ${COMPUTE} })()); };`);
   const { server, url } = await startServer({ extraMounts: [['/pkg-test/', dir]] });
   const profile = mkdtempSync(join(tmpdir(), 'qkv-chromium-'));

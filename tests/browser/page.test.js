@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBrowser, watchPage, ARTIFACTS } from './chromium.js';
-import { loadAttention } from '../../bindings/index.js';
+import { loadAttention } from '../../lib/index.js';
 import { modelMounts, REAL_MODEL } from './stand-in-model.js';
 import { stepNumbers as readStep, embeddingsReference, assertStepMatches, XSS_PAYLOADS, inkedFraction } from './page-helpers.js';
 

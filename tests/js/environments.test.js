@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 test('without SIMD (node --no-enable-sse4-1) auto picks the scalar build, and forcing simd rejects clearly', () => {
   const out = execFileSync(process.execPath, ['--no-enable-sse4-1', '--input-type=module', '-e', `
-    import { loadAttention, simdSupported } from ${JSON.stringify(join(root, 'bindings/index.js'))};
+    import { loadAttention, simdSupported } from ${JSON.stringify(join(root, 'lib/index.js'))};
     const qkv = await loadAttention();
     const r = qkv.attention({ q: [1, 0], k: [1, 0, 0, 1], v: [1, 2, 3, 4], dim: 2 });
     let forced = 'resolved';
@@ -31,7 +31,7 @@ test('an esbuild bundle for the browser builds without node: imports, and runs f
   const dir = mkdtempSync(join(tmpdir(), 'qkv-esbuild-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'entry.js'), `
-    import { loadAttention } from ${JSON.stringify(join(root, 'bindings/index.js'))};
+    import { loadAttention } from ${JSON.stringify(join(root, 'lib/index.js'))};
     const qkv = await loadAttention({ backend: 'simd', wasmUrl: new URL('./qkv-simd.wasm', import.meta.url) });
     globalThis.result = qkv.attention({ q: [1, 0], k: [1, 0, 0, 1], v: [1, 2, 3, 4], dim: 2 }).output[0];
   `);

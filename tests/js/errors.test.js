@@ -2,7 +2,7 @@
 // argument, what was expected and what was received — and the next call works.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadAttention } from '../../bindings/index.js';
+import { loadAttention } from '../../lib/index.js';
 import { BACKENDS, load } from './backends.js';
 
 const good = () => ({ q: new Float32Array(6), k: new Float32Array(8), v: new Float32Array(8), dim: 2 });

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { loadAttention } from '../../bindings/index.js';
+import { loadAttention } from '../../lib/index.js';
 import { rng } from './reference.js';
 
 const MiB = 2 ** 20;

@@ -19,7 +19,7 @@ test('npm pack → install into an empty folder → import → compute → types
   const packOut = run('npm', ['pack', '--json', '--pack-destination', dir], root); // prepack's build log comes first
   const packed = JSON.parse(packOut.slice(packOut.search(/^\[\s*$/m)))[0];
   const files = packed.files.map((f) => f.path).sort();
-  for (const f of ['bindings/index.js', 'bindings/index.d.ts', 'dist/qkv-simd.wasm', 'dist/qkv-scalar.wasm', 'dist/qkv-simd.js', 'package.json', 'README.md']) {
+  for (const f of ['lib/index.js', 'lib/index.d.ts', 'dist/qkv-simd.wasm', 'dist/qkv-scalar.wasm', 'dist/qkv-simd.js', 'package.json', 'README.md']) {
     assert.ok(files.includes(f), `the tarball ships ${f}`);
   }
   assert.ok(!files.some((f) => /^(src|tests|build|scripts)\//.test(f)), `nothing but the package ships: ${files.join(', ')}`);
@@ -29,7 +29,7 @@ test('npm pack → install into an empty folder → import → compute → types
   }
   assert.ok(!files.some((f) => /^web\/(index\.html|app\.js|embed-example)/.test(f)), 'the demo page itself does not ship');
   // Every relative file a shipped page or module refers to is in the tarball too.
-  for (const f of files.filter((name) => /^(web|bindings)\/.*\.(js|html)$/.test(name))) {
+  for (const f of files.filter((name) => /^(web|lib)\/.*\.(js|html)$/.test(name))) {
     const text = readFileSync(join(root, f), 'utf8');
     const refs = [...text.matchAll(/(?:from\s+|import\(\s*|new URL\(\s*|(?:src|href)=)['"](\.{1,2}\/[^'"]+|[\w-]+\.(?:js|css|svg|html))['"]/g)].map((m) => m[1]);
     for (const ref of refs) {
@@ -122,8 +122,8 @@ test('npm pack → install into an empty folder → import → compute → types
 });
 
 test('the runtime exports match the declarations', async () => {
-  const mod = await import('../../bindings/index.js');
-  const dts = readFileSync(join(root, 'bindings', 'index.d.ts'), 'utf8');
+  const mod = await import('../../lib/index.js');
+  const dts = readFileSync(join(root, 'lib', 'index.d.ts'), 'utf8');
   const declared = [...dts.matchAll(/^export (?:function|class) (\w+)/gm)].map((m) => m[1]).sort();
   assert.deepEqual(Object.keys(mod).sort(), declared);
 });

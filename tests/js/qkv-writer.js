@@ -1,6 +1,6 @@
 // Writes .qkv files for tests (f32 tensors only): lets the loader's checks be tried on files made
 // to be wrong in one way each. The project's real writer is scripts/model/qkv.py.
-import { crc32 } from '../../bindings/weights.js';
+import { crc32 } from '../../lib/weights.js';
 
 export function writeQkv({ kind, config, vocab, tensors, headerPatch = {} }) {
   const entries = [];

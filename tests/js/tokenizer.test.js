@@ -1,7 +1,7 @@
 // node --test tests/js/tokenizer.test.js
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tokenize, encode, normalize, MAX_TOKEN_LENGTH } from '../../bindings/tokenizer.js';
+import { tokenize, encode, normalize, MAX_TOKEN_LENGTH } from '../../lib/tokenizer.js';
 
 const norms = (s) => tokenize(s).map((t) => t.norm);
 const kinds = (s) => tokenize(s).map((t) => t.kind);

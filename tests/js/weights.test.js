@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { loadAttention, WeightsFormatError } from '../../bindings/index.js';
+import { loadAttention, WeightsFormatError } from '../../lib/index.js';
 import { writeQkv, randomModel } from './qkv-writer.js';
 import { rng } from './reference.js';
 
@@ -46,7 +46,7 @@ test('the bundled GloVe table loads and keeps meaning: nearest neighbours', asyn
 });
 
 test('rows dequantised one at a time equal the whole tensor dequantised (int8 and f32 files)', async () => {
-  const { parseWeights } = await import('../../bindings/weights.js');
+  const { parseWeights } = await import('../../lib/weights.js');
   const check = (file, name) => {
     const whole = file.tensor(name), { count, width, fill } = file.rows(name);
     assert.equal(count * width, whole.length);

@@ -1,6 +1,6 @@
 // qkv-attention: the package entry. Picks the SIMD or scalar WebAssembly build, loads it in Node,
 // browsers, workers and bundlers, and gives the core names, defaults, checks and clear errors.
-// The wasm side sees only call frames (see frames.h): JavaScript validates every argument first, so
+// The wasm side sees only call frames (see bindings/frames.h): JavaScript validates every argument first, so
 // that a bad call throws here, names the argument, and leaves the module working.
 
 import { INTERNAL, parseLayout } from './internal.js';
