@@ -35,9 +35,14 @@ build_wasm() {
 # ~20 requests that a browser answers over six connections, level after level; one file cut the
 # cold load by ~200 ms in Chromium here. Not minified, so that the page stays readable in the
 # browser's source view. web/*.js stay the sources (and what the npm package ships for the element).
+# The element in the bundle finds its stylesheet and the model's worker beside the bundle, so those
+# go to dist/ too: attention.css as it is, the worker as one module of its own.
 build_page() {
-  node_modules/.bin/esbuild web/app.js --bundle --format=esm --target=es2022 --charset=utf8 \
+  node_modules/.bin/esbuild web/page.js --bundle --format=esm --target=es2022 --charset=utf8 \
     --outfile=dist/page.js --log-level=warning
+  node_modules/.bin/esbuild web/model-worker.js --bundle --format=esm --target=es2022 --charset=utf8 \
+    --outfile=dist/model-worker.js --log-level=warning
+  cmp -s web/attention.css dist/attention.css || cp web/attention.css dist/attention.css
 }
 
 build_bench() {

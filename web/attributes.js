@@ -1,10 +1,14 @@
 // The attributes of <qkv-attention>, which are also the URL parameters of embed.html: how each is read
 // from its text, with its default. A module of its own so that embed.html can set them before the
-// element starts loading.
-import { HEAD_CHOICES } from './compute.js';
+// element starts loading. This is the one list of the element's attributes.
+import { HEAD_CHOICES, MAX_TEXT } from './compute.js';
 
 export const DEFAULT_SENTENCE = 'The cat sat on the mat because it was tired.';
-export const VIEW_NAMES = ['heatmap', 'lines', 'overview', 'step'];
+export const VIEW_NAMES = ['heatmap', 'lines', 'overview', 'next', 'step'];
+/** The stages of the computation a lesson step (or the `stage` attribute) can highlight, with their names on screen. */
+export const STAGES = {
+  vectors: 'Q, K, V', scores: 'Q·K', scaling: '÷ √d', mask: 'mask', softmax: 'softmax', output: 'Σ α V', heads: 'heads',
+};
 
 const isOff = (value) => /^(false|off|no|0)$/i.test(value.trim());
 const position = (value) => {
@@ -13,11 +17,35 @@ const position = (value) => {
 };
 
 /**
+ * `value` when it is a relative URL or an http(s) one, else null: a `javascript:` or `data:` URL (or
+ * anything else a page could be tricked into fetching or running) is never used.
+ */
+export function httpUrl(value) {
+  if (!value || !value.trim()) return null;
+  const text = value.trim();
+  try {
+    const base = globalThis.document?.baseURI ?? 'http://localhost/';
+    const url = new URL(text, base);
+    if (!/^https?:$/.test(url.protocol)) return null;
+    // A scheme written out must be http(s) too (new URL would resolve "x:y" against nothing).
+    if (/^[a-z][a-z\d+.-]*:/i.test(text) && !/^https?:/i.test(text)) return null;
+    return text;
+  } catch {
+    return null;
+  }
+}
+
+/** The attributes whose value is a URL: an unusable one is reported on screen, and the default used. */
+export const URL_ATTRIBUTES = ['src', 'lesson', 'attention'];
+
+/**
  * The attributes (also the URL parameters of embed.html), each read from its text with its default.
- * Positions (layer, head, query, key) count from 1, as a learner does.
+ * Positions (layer, head, query, key, step) count from 1, as a learner does.
  */
 export const ATTRIBUTES = {
-  sentence: (v) => (v ?? DEFAULT_SENTENCE).slice(0, 20_000),
+  sentence: (v) => (v ?? DEFAULT_SENTENCE).slice(0, MAX_TEXT),
+  // Present (even empty): a second text whose tokens are the keys and values (cross-attention).
+  context: (v) => (v == null ? null : v.slice(0, MAX_TEXT)),
   mode: (v) => (v === 'model' ? 'model' : 'embeddings'),
   layer: (v) => position(v) ?? 0,
   head: (v) => position(v) ?? 0,
@@ -38,7 +66,13 @@ export const ATTRIBUTES = {
     const h = Number.parseInt(v ?? '', 10);
     return HEAD_CHOICES.includes(h) ? h : 1;
   },
+  stage: (v) => (v != null && v.trim() in STAGES ? v.trim() : null),
   editable: (v) => v != null && !isOff(v),
   compact: (v) => v != null && !isOff(v),
-  src: (v) => (v ? v : null),
+  src: httpUrl,
+  // A lesson (JSON) to walk through, and the step to show (from 1).
+  lesson: httpUrl,
+  step: (v) => position(v) ?? 0,
+  // Attention computed elsewhere (JSON, see attention-file.js), shown instead of the sentence's.
+  attention: httpUrl,
 };

@@ -13,7 +13,23 @@ export function label(unit, max = 14) {
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
 
+// The first strongly directional character: a right-to-left letter (Hebrew, Arabic, Syriac, Thaana,
+// N'Ko and their presentation forms) or any other letter. What dir="auto" looks at.
+const STRONG = /[\p{sc=Hebrew}\p{sc=Arabic}\p{sc=Syriac}\p{sc=Thaana}\p{sc=Nko}]|\p{L}/u;
+const RTL = /[\p{sc=Hebrew}\p{sc=Arabic}\p{sc=Syriac}\p{sc=Thaana}\p{sc=Nko}]/u;
+
+/** Whether `text` reads right to left: its first strong character is a right-to-left letter. */
+export function isRtl(text) {
+  const m = STRONG.exec(text);
+  return m !== null && RTL.test(m[0]);
+}
+
 /** The line shown while the trained model downloads; `fraction` is null while the size is unknown. */
 export function modelLoadingText(fraction) {
   return fraction != null ? `Loading the trained model… ${Math.round(fraction * 100)} %` : 'Loading the trained model…';
+}
+
+/** A count with its noun: 1 token, 2 tokens. */
+export function count(n, noun, plural = `${noun}s`) {
+  return `${n.toLocaleString('en')} ${n === 1 ? noun : plural}`;
 }

@@ -47,10 +47,12 @@ export class CanvasPainter {
     c.globalAlpha = 1;
   }
 
-  text(str, x, y, { colour = '#000', size = 12, bold = false, align = 'left', baseline = 'middle', rotate = 0 } = {}) {
+  // `rtl`: the text is laid out right to left (its letters in reading order); `align` stays absolute.
+  text(str, x, y, { colour = '#000', size = 12, bold = false, align = 'left', baseline = 'middle', rotate = 0, rtl = false } = {}) {
     const c = this.ctx;
     c.save();
     c.font = font(size, bold); c.fillStyle = colour; c.textAlign = align; c.textBaseline = baseline;
+    c.direction = rtl ? 'rtl' : 'ltr';
     c.translate(x, y);
     if (rotate) c.rotate(rotate * Math.PI / 180);
     c.fillText(str, 0, 0);
@@ -107,13 +109,18 @@ export class SvgPainter {
     this.#add('line', { x1, y1, x2, y2, stroke: colour, 'stroke-width': width, 'stroke-opacity': alpha.toFixed(3) });
   }
 
-  text(str, x, y, { colour = '#000', size = 12, bold = false, align = 'left', baseline = 'middle', rotate = 0 } = {}) {
+  text(str, x, y, { colour = '#000', size = 12, bold = false, align = 'left', baseline = 'middle', rotate = 0, rtl = false } = {}) {
     const el = this.#add('text', {
       x, y, fill: colour, 'font-size': size, 'font-family': 'system-ui, sans-serif',
       'text-anchor': { left: 'start', center: 'middle', right: 'end' }[align],
       'dominant-baseline': { middle: 'central', top: 'hanging', bottom: 'auto', alphabetic: 'auto' }[baseline],
     });
     if (bold) el.setAttribute('font-weight', '600');
+    // With direction rtl, SVG's text-anchor start/end swap sides: keep the anchor where it was meant.
+    if (rtl) {
+      el.setAttribute('direction', 'rtl');
+      el.setAttribute('text-anchor', { left: 'end', center: 'middle', right: 'start' }[align]);
+    }
     if (rotate) el.setAttribute('transform', `rotate(${rotate} ${x} ${y})`);
     el.textContent = str;
   }

@@ -1,0 +1,473 @@
+// The session of one <qkv-attention>: its state (sentence, second text, source, knobs, chosen head,
+// query and key), its sources (word vectors, the trained model, attention given by a file), the
+// recompute after every change, and the drawing of every part — at once for what is on screen,
+// later for what is not. The element owns one and gives it the DOM to draw in; the demo page is
+// built on the element, so this is the only copy of the orchestration.
+import { DEFAULT_KNOBS, computeRun, settleSelection } from './compute.js';
+import { AttentionViews } from './interaction.js';
+import { renderStep } from './step.js';
+import { renderTokens, highlightTokens, wireTokens } from './tokens.js';
+import { count, label, modelLoadingText } from './format.js';
+import { findHead } from './heads.js';
+
+// While typing, the parts that are off screen (usually the step panel, the next-word list and some
+// views) are not drawn in the keystroke's frame: they are drawn once typing pauses (QUIET_MS without a
+// keystroke), in idle time, or at once when they scroll into view. Their DOM is then current, for
+// screen readers and find-in-page; knobs and clicks draw everything at once. (A trace showed the
+// off-screen step panel's rebuild costing ~10 ms of layout in the next frame even under
+// content-visibility: auto, i.e. in the next keystroke's frame when it was drawn between keys.)
+const QUIET_MS = 250;
+
+const whenIdle = globalThis.requestIdleCallback
+  ? (fn) => requestIdleCallback(fn, { timeout: 500 })
+  : (fn) => setTimeout(() => fn({ didTimeout: true, timeRemaining: () => 0 }), 50);
+const cancelIdle = globalThis.cancelIdleCallback ?? clearTimeout;
+
+/** The token of `run` that `wanted` names: a position from 0, or the first token with that text. */
+function tokenIndex(units, wanted) {
+  if (wanted == null || units.length === 0) return null;
+  if (typeof wanted === 'number') return Math.min(wanted, units.length - 1);
+  const word = wanted.toLowerCase();
+  const i = units.findIndex((u) => u.text.toLowerCase() === word);
+  return i >= 0 ? i : null;
+}
+
+export class AttentionSession {
+  /** { text, context, mode, layer, head, knobs, query, key, hover, topK, showAll, stage }; positions from 0. */
+  state = {
+    text: '', context: null, mode: 'embeddings', layer: 0, head: 0, knobs: { ...DEFAULT_KNOBS },
+    query: null, key: null, hover: null, topK: null, showAll: false, stage: null,
+  };
+  /** What is shown (see compute.js), or null before the first run. */
+  run = null;
+  /** The trained model: status 'idle' | 'loading' | 'ready' | 'unavailable', and its load's progress. */
+  model = { status: 'idle', fraction: null, error: null, config: null, where: null };
+  computeMs = 0;
+  /** The head a pattern named (set({ head: 'previous' })) was found to be: { pattern, layer, head, score }. */
+  found = null;
+
+  #ui; #on; #views = null; #hosts = {}; #sources = null; #modelSource = null; #loadModel;
+  #want = {}; #first = true;
+  #modelTicket = 0; #inFlight = false; #pending = null;
+  #frameRequest = 0; #quietTimer = 0; #idleRequest = 0;
+  #parts = {}; #offscreen = new Set(); #stale = new Set(); #observed = false; #observer;
+
+  /**
+   * `ui`: { frame, tokens, keyTokens, status, caption, announce, loading, progress, loadingText }.
+   * `on`: { draw(detail), stale(list), change(), select(), model(model) }, all optional.
+   * `loadModel(onProgress)`: resolves to the model source (model-source.js), shared between elements.
+   */
+  constructor(ui, on, loadModel) {
+    this.#ui = ui;
+    this.#on = on;
+    this.#loadModel = loadModel;
+    this.#observer = new IntersectionObserver((entries) => {
+      this.#observed = true;
+      for (const e of entries) {
+        if (e.isIntersecting) this.#offscreen.delete(e.target); else this.#offscreen.add(e.target);
+      }
+      for (const name of [...this.#stale]) {
+        if (this.#parts[name] && !this.#offscreen.has(this.#parts[name].el)) { this.#stale.delete(name); this.#parts[name].paint(); }
+      }
+      this.#markStale();
+    }, { rootMargin: '200px' });
+    const views = () => this.#views;
+    wireTokens(ui.tokens, views, 'query');
+    wireTokens(ui.keyTokens, views, 'key');
+  }
+
+  /** The views to draw in: { heatmap?, lines?, overview?, step?, next? } → host element. */
+  setViews(hosts) {
+    for (const part of Object.values(this.#parts)) this.#observer.unobserve(part.el);
+    this.#views?.dispose();
+    this.#hosts = hosts;
+    const canvases = Object.fromEntries(['heatmap', 'lines', 'overview'].filter((v) => hosts[v]).map((v) => [v, hosts[v]]));
+    this.#views = new AttentionViews(canvases, this.state, {
+      selection: () => this.#afterSelection(), head: () => this.#afterSelection(), hover: () => this.#paintTokenHighlights(),
+    }, this.#ui.frame);
+    this.#views.run = this.run;
+    this.#parts = {};
+    for (const name of Object.keys(canvases)) this.#parts[name] = { el: hosts[name], paint: () => this.#views.paint([name]) };
+    if (hosts.step) this.#parts.step = { el: hosts.step, paint: () => this.#paintStep() };
+    if (hosts.next) this.#parts.next = { el: hosts.next, paint: () => this.#paintNext() };
+    this.#stale.clear();
+    this.#offscreen.clear();
+    this.#observed = false;
+    for (const part of Object.values(this.#parts)) this.#observer.observe(part.el);
+  }
+
+  /** The WebAssembly module and the word vectors: the session computes from here on. */
+  start(sources) {
+    this.#sources = { ...sources, given: null };
+    this.update(true); // like a keystroke: what is on screen now, the rest when idle
+  }
+
+  get started() { return this.#sources !== null; }
+
+  /**
+   * Whether what is shown is what the state asks for: nothing left to compute, and in model mode the
+   * model's run (or the word vectors because the model cannot be loaded).
+   */
+  get settled() {
+    const s = this.state, run = this.run;
+    if (!run || this.#frameRequest || this.#inFlight || this.#pending) return false;
+    return s.mode !== 'model' || run.mode === 'model' || this.model.status === 'unavailable';
+  }
+
+  /** Draws everything again from the run shown (new views, a new layout). */
+  redraw() {
+    if (this.run) this.#paintAll(false);
+  }
+
+  /** The views' interaction (select, hover, setHead, describe), for the element. */
+  get views() { return this.#views; }
+
+  /**
+   * Changes the state and shows the result. `patch` may hold text, context (null: self-attention),
+   * mode, knobs (a part of them), layer, head (a number, or the name of a pattern: heads.js), query
+   * and key (a position from 0, a word, or null for the default), topK, stage. A new text, source or
+   * number of heads chooses query and key afresh unless the patch names them. `typing`: a keystroke
+   * (drawn in the next frame; parts off screen may wait).
+   */
+  set(patch, { typing = false } = {}) {
+    const s = this.state;
+    let recompute = false, reselect = false;
+    const change = (name, value) => {
+      if (!(name in patch) || value === s[name]) return false;
+      s[name] = value;
+      return true;
+    };
+    if (change('text', patch.text)) { recompute = true; reselect ||= !typing; }
+    if (change('context', patch.context)) recompute = reselect = true;
+    if (change('mode', patch.mode)) recompute = reselect = true;
+    if (patch.knobs) {
+      const knobs = { ...s.knobs, ...patch.knobs };
+      if (Object.keys(knobs).some((k) => knobs[k] !== s.knobs[k])) {
+        if (knobs.heads !== s.knobs.heads) reselect = true;
+        s.knobs = knobs;
+        recompute = true;
+      }
+    }
+    if ('layer' in patch) s.layer = patch.layer;
+    if ('head' in patch) {
+      if (typeof patch.head === 'string') { this.#want.head = patch.head; recompute ||= this.run !== null; } else { s.head = patch.head; delete this.#want.head; this.found = null; }
+    }
+    if (reselect) { s.query = null; s.key = null; s.showAll = false; delete this.#want.query; delete this.#want.key; }
+    for (const name of ['query', 'key']) {
+      if (!(name in patch)) continue;
+      if (typeof patch[name] === 'string') { this.#want[name] = patch[name]; s[name] = null; recompute ||= this.run !== null; } else { s[name] = patch[name]; delete this.#want[name]; }
+    }
+    if ('topK' in patch) s.topK = patch.topK;
+    if ('stage' in patch) s.stage = patch.stage;
+    if ('showAll' in patch) s.showAll = patch.showAll;
+    s.hover = null;
+    if (!this.#sources) return;
+    if (recompute || reselect) {
+      if (typing) this.#requestUpdate(); else this.update(false);
+    } else this.#repaint();
+    this.#on.change?.();
+  }
+
+  /** Shows attention given by a file (attention-file.js), or with null goes back to the sentence. */
+  setGiven(run) {
+    this.#sources.given = run;
+    this.set({ mode: run ? 'given' : 'embeddings' });
+  }
+
+  /** Starts loading the trained model (once); resolves when it is ready, rejects if it cannot be. */
+  loadModel() {
+    if (this.model.promise) return this.model.promise;
+    const m = this.model;
+    m.status = 'loading';
+    this.#paintLoading();
+    m.promise = this.#loadModel((fraction) => {
+      if (m.status !== 'loading') return;
+      m.fraction = fraction;
+      this.#paintLoading();
+      this.#on.model?.(m);
+    }).then((source) => {
+      this.#modelSource = source;
+      Object.assign(m, { status: 'ready', config: source.config, where: source.where });
+    }, (error) => {
+      Object.assign(m, { status: 'unavailable', error });
+    }).then(() => {
+      this.#paintLoading();
+      this.#on.model?.(m);
+      if (this.state.mode === 'model' && this.#sources) this.update(false);
+      if (m.error) throw m.error;
+    });
+    m.promise.catch(() => {});
+    this.#on.model?.(m);
+    return m.promise;
+  }
+
+  // ---- computing ---------------------------------------------------------------------------------
+
+  // Typing is drawn in the next animation frame, not in the input handler: keystrokes that arrive
+  // before that frame are coalesced into one update, and the editor's own layout after an input
+  // event no longer has to lay out the whole element we would have just rebuilt. The model's runs
+  // are asked for at once (they take their time in a worker) and drawn in the frame after they come.
+  #requestUpdate() {
+    if (this.#wantsModel()) { this.#askModel(true); return; }
+    this.#frameRequest ||= requestAnimationFrame(() => { this.#frameRequest = 0; this.update(true); });
+  }
+
+  #wantsModel() { return this.state.mode === 'model' && this.model.status === 'ready'; }
+
+  /** Recomputes and draws everything (`typing`: parts off screen may wait). */
+  update(typing = false) {
+    if (this.#frameRequest) { cancelAnimationFrame(this.#frameRequest); this.#frameRequest = 0; }
+    if (!this.#sources) return;
+    if (this.state.mode === 'model' && this.model.status === 'idle') this.loadModel();
+    this.#paintLoading();
+    if (this.#wantsModel()) { this.#askModel(typing); return; }
+    performance.clearMarks('qkv:update');
+    performance.mark('qkv:update');
+    const t0 = performance.now();
+    // Model mode while the model loads (or when it cannot) shows the word vectors meanwhile.
+    const mode = this.state.mode === 'given' && this.#sources.given ? 'given' : 'embeddings';
+    const run = computeRun(this.#sources.qkv, this.#sources, { ...this.state, mode });
+    this.computeMs = performance.now() - t0;
+    this.#present(run, typing);
+  }
+
+  // One model run at a time: a keystroke that comes while one is computed waits for it, and only the
+  // newest text is computed next.
+  #askModel(typing) {
+    const ticket = ++this.#modelTicket;
+    if (this.#inFlight) { this.#pending = { typing: typing && (this.#pending?.typing ?? true) }; return; }
+    this.#inFlight = true;
+    const { text, knobs } = this.state;
+    this.#modelSource.compute(text, knobs).then(({ run, ms }) => {
+      this.#inFlight = false;
+      const next = this.#pending;
+      this.#pending = null;
+      if (next) { this.#askModel(next.typing); return; } // this one is already out of date
+      if (ticket !== this.#modelTicket || !this.#wantsModel()) return;
+      this.computeMs = ms;
+      requestAnimationFrame(() => {
+        if (ticket !== this.#modelTicket || !this.#wantsModel()) return;
+        performance.clearMarks('qkv:update');
+        performance.mark('qkv:update');
+        this.#present(run, typing);
+      });
+    }, (error) => {
+      this.#inFlight = false;
+      this.#pending = null;
+      Object.assign(this.model, { status: 'unavailable', error });
+      this.#on.model?.(this.model);
+      this.update(false);
+    });
+  }
+
+  // The named query, key and head (a word, a pattern) as positions of the new run.
+  #resolveWanted(run) {
+    const s = this.state, want = this.#want;
+    if (run.n === 0) return;
+    if (want.head) {
+      const found = findHead(run, want.head);
+      if (found) { s.layer = found.layer; s.head = found.head; }
+      this.found = { pattern: want.head, ...(found ?? { layer: null, head: null, score: null }) };
+    }
+    if ('query' in want) s.query = tokenIndex(run.units, want.query) ?? s.query;
+    if ('key' in want) s.key = tokenIndex(run.keyUnits, want.key) ?? (run.keyUnits === run.units ? s.query : s.key);
+    else if (('query' in want) && run.keyUnits === run.units) s.key = s.query;
+    this.#want = {};
+  }
+
+  #present(run, typing) {
+    settleSelection(this.state, run, this.run);
+    this.#resolveWanted(run);
+    this.run = run;
+    this.#paintAll(typing);
+    performance.clearMarks('qkv:painted');
+    performance.mark('qkv:painted'); // bench:page measures keydown → qkv:update → this mark → the frame that shows it
+    this.#on.draw?.({ first: this.#first, typing });
+    this.#first = false;
+  }
+
+  // ---- drawing -----------------------------------------------------------------------------------
+
+  #paintAll(typing) {
+    this.#paintTokens();
+    this.#views.run = this.run;
+    for (const [name, part] of Object.entries(this.#parts)) {
+      if (typing && this.#isOffscreen(part.el)) this.#stale.add(name);
+      else { this.#stale.delete(name); part.paint(); }
+    }
+    if (this.#stale.size) this.#paintStaleWhenQuiet();
+    this.#markStale();
+    this.#paintStatus();
+  }
+
+  #repaint() {
+    if (!this.run) return;
+    this.#views.paint();
+    this.#paintTokenHighlights();
+    for (const name of ['step', 'next']) if (this.#parts[name]) { this.#stale.delete(name); this.#parts[name].paint(); }
+    this.#markStale();
+    this.#paintStatus();
+  }
+
+  // Until the observer has reported (the first paint), where each part is comes from the layout the
+  // element has anyway at that point.
+  #isOffscreen(el) {
+    if (this.#observed) return this.#offscreen.has(el);
+    const r = el.getBoundingClientRect();
+    return r.bottom < -200 || r.top > innerHeight + 200 || (r.width === 0 && r.height === 0);
+  }
+
+  /** The parts not drawn yet (tests wait for none). */
+  get stale() { return [...this.#stale]; }
+
+  #markStale() { this.#on.stale?.(this.stale); }
+
+  #paintStaleWhenIdle() {
+    this.#idleRequest ||= whenIdle((deadline) => {
+      this.#idleRequest = 0;
+      for (const name of [...this.#stale]) {
+        if (!deadline.didTimeout && deadline.timeRemaining() < 4) break;
+        this.#stale.delete(name);
+        this.#parts[name]?.paint();
+      }
+      if (this.#stale.size) this.#paintStaleWhenIdle();
+      this.#markStale();
+    });
+  }
+
+  #paintStaleWhenQuiet() {
+    clearTimeout(this.#quietTimer);
+    if (this.#idleRequest) { cancelIdle(this.#idleRequest); this.#idleRequest = 0; }
+    this.#quietTimer = setTimeout(() => { this.#quietTimer = 0; this.#paintStaleWhenIdle(); }, QUIET_MS);
+  }
+
+  #focus() { return this.#views.focus(); }
+
+  #paintTokens() {
+    const run = this.run, ui = this.#ui, self = run.keyUnits === run.units;
+    renderTokens(ui.tokens, run.mode === 'given' ? run.text : this.state.text, run.units, this.#focus(), { role: 'query', self });
+    if (!self) renderTokens(ui.keyTokens, run.mode === 'given' ? run.keyText : this.state.context ?? '', run.keyUnits, this.#focus(), { role: 'key' });
+    else if (ui.keyTokens.firstChild) ui.keyTokens.replaceChildren();
+    if (ui.keyTokens.hidden !== self) ui.keyTokens.hidden = self;
+  }
+
+  #paintTokenHighlights() {
+    const run = this.run, self = run.keyUnits === run.units;
+    highlightTokens(this.#ui.tokens, this.#focus(), { role: 'query', self, chosen: this.state.query });
+    if (!self) highlightTokens(this.#ui.keyTokens, this.#focus(), { role: 'key', chosen: this.state.key });
+  }
+
+  #paintStep() {
+    const host = this.#hosts.step, s = this.state;
+    if (!host) return;
+    this.#stale.delete('step');
+    renderStep(host, this.run, {
+      layer: s.layer, head: s.head, query: s.query, key: s.key, showAll: s.showAll, stage: s.stage,
+      onKey: (k) => this.#views.select({ key: k }),
+      onShowAll: () => { s.showAll = true; this.#paintStep(); },
+    });
+  }
+
+  #paintNext() {
+    const host = this.#hosts.next, run = this.run;
+    if (!host) return;
+    const section = host.closest('section') ?? host;
+    const show = run.mode === 'model' && run.next?.length > 0;
+    if (section.hidden !== !show) section.hidden = !show;
+    if (!show) { if (host.firstChild) host.replaceChildren(); return; }
+    const doc = host.ownerDocument, top = run.next[0].probability;
+    host.replaceChildren(...run.next.map(({ token, probability }) => {
+      const li = doc.createElement('li');
+      const word = doc.createElement('span');
+      word.className = 'next-word';
+      word.textContent = token;
+      const bar = doc.createElement('span');
+      bar.className = 'next-bar';
+      bar.style.inlineSize = `${Math.max(1, (probability / top) * 100).toFixed(1)}%`; // the likeliest word fills the track
+      const pct = doc.createElement('span');
+      pct.className = 'num';
+      pct.textContent = `${(probability * 100).toFixed(1)} %`;
+      li.append(word, bar, pct);
+      return li;
+    }));
+  }
+
+  #paintLoading() {
+    const ui = this.#ui, m = this.model;
+    const show = m.status === 'loading' && this.state.mode === 'model';
+    if (ui.loading.hidden !== !show) ui.loading.hidden = !show;
+    if (m.fraction != null) ui.progress.value = m.fraction; else ui.progress.removeAttribute('value');
+    ui.loadingText.textContent = modelLoadingText(m.fraction);
+  }
+
+  /** The status line: what was computed, what was left out, what could not be. */
+  statusText() {
+    const run = this.run, s = this.state;
+    if (!run) return 'Loading the WebAssembly module and the word vectors…';
+    const parts = [];
+    if (s.mode === 'model' && this.model.status === 'unavailable') parts.push(`The trained model is not available (${this.model.error?.message ?? 'unknown error'}); showing word embeddings.`);
+    else if (s.mode === 'model' && run.mode !== 'model') parts.push('Showing word embeddings until the trained model has loaded.');
+    if (run.n === 0) {
+      parts.push(run.units.length > 0 && run.m === 0 ? 'Type a second text: its tokens are the keys and values.' : 'Type a sentence to see its attention weights.');
+      return parts.join(' ');
+    }
+    const self = run.keyUnits === run.units;
+    const unknown = run.units.filter((u) => u.unknown).length + (self ? 0 : run.keyUnits.filter((u) => u.unknown).length);
+    const size = self ? count(run.n, 'token') : `${count(run.n, 'query', 'queries')} × ${count(run.m, 'key')}`;
+    let text = size;
+    if (run.mode === 'embeddings' && unknown) {
+      const total = run.n + (self ? 0 : run.m);
+      text += unknown * 2 > total
+        ? ` — ${unknown} of ${total} have no word vector (dashed): the vectors are English words (GloVe), and every word without one shares the same <unk> vector`
+        : ` (${unknown} without an English word vector, dashed)`;
+    }
+    const layers = run.layers.length, heads = run.layers[0].heads.length;
+    text += run.mode === 'given' ? ` · ${layers} layer${layers > 1 ? 's' : ''} × ${heads} head${heads > 1 ? 's' : ''}, from your file`
+      : ` · ${run.mode === 'model' ? `${layers} layers × ${heads} heads` : `${heads} head${heads > 1 ? 's' : ''}`} of d = ${run.dHead}` +
+        ` · computed in ${this.computeMs.toFixed(1)} ms with ${this.#sources.qkv.backend}${run.mode === 'model' && this.model.where === 'worker' ? ' in a worker' : ''}`;
+    parts.push(text);
+    if (run.leftOut || run.keyLeftOut) {
+      const what = run.mode === 'model' ? `the model reads ${count(run.n, 'token')}, <bos> included` : `the page computes at most ${count(run.n, 'token')}`;
+      parts.push(`Left out: ${count(run.leftOut + (run.keyLeftOut ?? 0), 'token')} past the first ${run.n} (${what}).`);
+    }
+    if (run.cut) parts.push('Only the first 4,000 characters are read.');
+    return parts.join(' ');
+  }
+
+  #paintStatus() {
+    const text = this.statusText();
+    if (this.#ui.status.textContent !== text) this.#ui.status.textContent = text;
+    const caption = this.captionText();
+    if (this.#ui.caption.textContent !== caption) this.#ui.caption.textContent = caption;
+  }
+
+  /** One line on what the views show: source, head, knobs. */
+  captionText() {
+    const run = this.run, s = this.state;
+    if (!run?.n) return '';
+    const heads = run.layers[0].heads.length, layers = run.layers.length;
+    const k = run.knobs;
+    if (run.mode === 'given') return `${run.n} tokens · attention from your file, layer ${s.layer + 1} of ${layers}, head ${s.head + 1} of ${heads}`;
+    const where = run.mode === 'model' ? `trained model, layer ${s.layer + 1} of ${layers}, head ${s.head + 1} of ${heads}`
+      : `word embeddings (${run.keyUnits === run.units ? 'Q = K = V = GloVe' : 'Q from the sentence, K = V from the second text'})${heads > 1 ? `, head ${s.head + 1} of ${heads}` : ''}`;
+    return `${run.keyUnits === run.units ? `${run.n} tokens` : `${run.n} queries × ${run.m} keys`} · ${where} · d = ${run.dHead}` +
+      ` · ${k.scaling ? 'scaled by 1/√d' : 'not scaled'}${k.temperature !== 1 ? ` · temperature ${k.temperature}` : ''}` +
+      ` · ${run.keyUnits !== run.units ? 'cross-attention' : k.causal ? 'causal (looks back only)' : 'bidirectional'}`;
+  }
+
+  #afterSelection() {
+    this.#paintTokenHighlights();
+    this.#paintStep();
+    this.#markStale();
+    this.#paintStatus();
+    this.#ui.announce.textContent = this.#views.describe();
+    this.#on.select?.();
+    this.#on.change?.();
+  }
+
+  /** The token a position names, as a learner reads it (for events and exports). */
+  tokenText(i, key = false) {
+    const units = key ? this.run?.keyUnits : this.run?.units;
+    return units?.[i] ? label(units[i], 40) : null;
+  }
+}
