@@ -96,7 +96,7 @@ function saveHash() {
     if (widget.state.mode === 'given') return; // a file cannot travel in a link
     const hash = stateToHash(widget.state, lessonName);
     if (location.hash !== hash) history.replaceState(null, '', hash);
-  }, 150);
+  }, 400); // when typing pauses: a long sentence's link costs a few ms to write
 }
 
 // ---- the knobs panel -------------------------------------------------------------------------------

@@ -8,12 +8,16 @@ import { isRtl } from './format.js';
 // What each node of the strip shows, so that a keystroke replaces only the nodes that changed
 // (usually the last token): rebuilding 64 buttons per keystroke made the page lay out all of them.
 const shownAs = new WeakMap();
+// Per strip: its buttons in order, and which of them are marked now, so that marking touches only
+// the buttons whose marks change (a strip of 256 tokens was walked whole on every keystroke).
+const buttonsOf = new WeakMap(), markedOf = new WeakMap();
 
 function tokenButton(doc, u, i, text) {
   const b = doc.createElement('button');
   b.type = 'button';
   b.className = 'tok';
   b.dataset.i = String(i);
+  b.tabIndex = -1;
   b.textContent = text;
   if (u.start === u.end) b.classList.add('special');
   if (u.unknown) { b.classList.add('unk'); b.title = 'no English word vector: uses the shared <unk> vector'; }
@@ -31,25 +35,29 @@ export function renderTokens(host, text, units, focus, { role = 'query', self = 
   const dir = isRtl(text) ? 'rtl' : 'ltr';
   if (host.dir !== dir) host.dir = dir;
   let at = 0, k = 0;
+  const buttons = [];
   const put = (key, make) => {
-    const old = host.childNodes[k];
-    if (!old || shownAs.get(old) !== key) {
-      const node = make();
+    let node = host.childNodes[k];
+    if (!node || shownAs.get(node) !== key) {
+      const old = node;
+      node = make();
       shownAs.set(node, key);
       if (old) host.replaceChild(node, old); else host.append(node);
     }
     k += 1;
+    return node;
   };
   const gap = (t) => put(`t${t}`, () => doc.createTextNode(t));
   units.forEach((u, i) => {
     if (u.start > at) gap(text.slice(at, u.start));
     const shown = u.start === u.end ? u.text : text.slice(u.start, u.end);
-    put(`b${i}\u0000${shown}\u0000${u.vocab}\u0000${u.unknown}\u0000${u.start === u.end}`, () => tokenButton(doc, u, i, shown));
+    buttons.push(put(`b${i}\u0000${shown}\u0000${u.vocab}\u0000${u.unknown}\u0000${u.start === u.end}`, () => tokenButton(doc, u, i, shown)));
     at = Math.max(at, u.end);
   });
   // Text past the last token shown (spaces, or what was left out) stays text.
   if (at < text.length) gap(text.slice(at));
   while (host.childNodes.length > k) host.lastChild.remove();
+  buttonsOf.set(host, buttons);
   highlightTokens(host, focus, { role, self });
 }
 
@@ -58,12 +66,17 @@ export function highlightTokens(host, focus, { role = 'query', self = true, chos
   const q = role === 'query' ? focus.query : null;
   const key = role === 'key' || self ? focus.key : null;
   const tab = chosen ?? (role === 'query' ? focus.query : focus.key) ?? 0;
-  for (const b of host.querySelectorAll('.tok')) {
-    const i = Number(b.dataset.i);
+  const buttons = buttonsOf.get(host) ?? [];
+  const before = markedOf.get(host) ?? [];
+  const now = [q, key, Math.min(tab, buttons.length - 1)];
+  markedOf.set(host, now);
+  for (const i of new Set([...before, ...now])) {
+    const b = buttons[i];
+    if (i == null || !b) continue;
     // Written only when they change: each write would invalidate the button's style.
     if (b.classList.contains('is-query') !== (i === q)) b.classList.toggle('is-query', i === q);
     if (b.classList.contains('is-key') !== (i === key)) b.classList.toggle('is-key', i === key);
-    if (b.tabIndex !== (i === tab ? 0 : -1)) b.tabIndex = i === tab ? 0 : -1;
+    if (b.tabIndex !== (i === now[2] ? 0 : -1)) b.tabIndex = i === now[2] ? 0 : -1;
   }
 }
 

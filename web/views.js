@@ -172,6 +172,9 @@ export const heatmap = {
   },
 };
 
+const ALPHA_STEPS = 24;
+const MAX_LINES = 2048;
+
 /** How many lines per query the lines view draws: all for short inputs, the top 3 for long ones. */
 export function autoTopK(n) { return n <= 32 ? 0 : 3; }
 
@@ -206,11 +209,18 @@ export const lines = {
     const h = selectedHead(run, layer, head);
     if (!h) return;
     const { n, m, row, top, qx, kx, rtl } = L;
-    const k = topK ?? autoTopK(m);
+    let k = topK ?? autoTopK(m);
+    // "All" lines of a long input would be tens of thousands (and can take the tab down): the
+    // strongest keys of each query then, MAX_LINES in all.
+    if ((k === 0 || k >= m) && n * m > MAX_LINES) k = Math.max(1, Math.floor(MAX_LINES / n));
     const y = (i) => top + i * row + row / 2;
     p.text('query', qx + (rtl ? 6 : -6), 10, { colour: theme.muted, size: 11, align: rtl ? 'left' : 'right' });
     p.text('key', kx + (rtl ? -6 : 6), 10, { colour: theme.muted, size: 11, align: rtl ? 'right' : 'left' });
     const q = focus?.query != null && focus.query < n ? focus.query : null;
+    // Lines of about the same opacity are stroked together (one path per step of ALPHA_STEPS): a
+    // canvas rasterises each path when the frame is committed, and at 256 tokens a thousand paths
+    // cost the browser ~100 ms a frame here; sixteen cost a few.
+    const buckets = new Map();
     const drawRow = (i, strong) => {
       const wrow = h.weights.subarray(i * m, (i + 1) * m);
       const keys = k > 0 && !strong && k < m ? topIndices(wrow, k) : null;
@@ -218,12 +228,23 @@ export const lines = {
         const w = wrow[j];
         if (!(w > 0)) return;
         const alpha = weightPosition(w) * (q === null || strong ? 1 : 0.15);
-        if (alpha >= 0.01) p.line(qx, y(i), kx, y(j), theme.line, strong ? 2 : 1.5, alpha);
+        if (alpha < 0.01) return;
+        const key = Math.round(alpha * ALPHA_STEPS) * 2 + (strong ? 1 : 0);
+        let segments = buckets.get(key);
+        if (!segments) buckets.set(key, (segments = []));
+        segments.push(qx, y(i), kx, y(j));
       };
       if (keys) keys.forEach(draw); else for (let j = 0; j < m; ++j) draw(j);
     };
     for (let i = 0; i < n; ++i) if (i !== q) drawRow(i, false);
     if (q !== null) drawRow(q, true);
+    // Past a few hundred lines, hairlines only: a line 1 px wide is drawn on the canvas's fast path,
+    // a wider one is turned into a shape first (113 → 19 ms a frame at 256 tokens here).
+    const hair = n * Math.min(k || m, m) > 400;
+    for (const [key, segments] of [...buckets].sort((a, b) => a[0] - b[0])) {
+      const strong = key % 2 === 1;
+      p.lines(segments, theme.line, hair ? 1 : strong ? 2 : 1.5, Math.max(1, key >> 1) / ALPHA_STEPS);
+    }
     const key = focus?.key != null && focus.key < m ? focus.key : null;
     const side = (units, i, isOn, x, width, alignRight) => {
       if (!L.labels && !isOn) return;
