@@ -26,10 +26,8 @@ export function httpUrl(value) {
   try {
     const base = globalThis.document?.baseURI ?? 'http://localhost/';
     const url = new URL(text, base);
-    if (!/^https?:$/.test(url.protocol)) return null;
-    // A scheme written out must be http(s) too (new URL would resolve "x:y" against nothing).
-    if (/^[a-z][a-z\d+.-]*:/i.test(text) && !/^https?:/i.test(text)) return null;
-    return text;
+    // A value with a scheme of its own keeps it (javascript:, data:, blob:); a relative one takes the page's.
+    return /^https?:$/.test(url.protocol) ? text : null;
   } catch {
     return null;
   }

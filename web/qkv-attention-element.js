@@ -195,11 +195,11 @@ export class QkvAttentionElement extends HTMLElement {
    * attention-file.js for the two formats read). Throws an AttentionFileError saying what is wrong;
    * then nothing changes. `null` goes back to the sentence.
    */
-  async showAttention(data) {
+  async showAttention(data, { layer = 0, head = 0, query = null, key = null } = {}) {
     await this.#whenStarted();
     if (data === null) { this.#session.setGiven(null); return; }
     const run = readAttentionFile(data);
-    this.#session.setGiven(run);
+    this.#session.setGiven(run, { layer, head, query, key });
   }
 
   /** The lesson shown: { title, steps, step } (step from 0), or null. */
@@ -387,6 +387,14 @@ export class QkvAttentionElement extends HTMLElement {
   // ---- drawing and events ---------------------------------------------------------------------------
 
   #drawn(detail) {
+    // The text boxes follow the state when something other than typing changed it (a lesson, the
+    // page's knobs): a box being typed in already holds it.
+    const ui = this.#ui, s = this.#session.state, editable = this.#config().editable;
+    if (ui.sentence.value !== s.text) ui.sentence.value = s.text;
+    if (ui.context.value !== (s.context ?? '')) ui.context.value = s.context ?? '';
+    const withContext = editable && s.context !== null && s.mode !== 'given';
+    if (ui.context.hidden === withContext) ui.context.hidden = ui.contextLabel.hidden = !withContext;
+    if (ui.sentence.hidden === (editable && s.mode !== 'given')) ui.sentence.hidden = ui.label.hidden = !(editable && s.mode !== 'given');
     this.#paintLessonFound();
     this.#ui.views.querySelector('.qkv-overview')?.classList.toggle('qkv-stage', this.#session.state.stage === 'heads');
     this.#emitDraw(detail);
@@ -471,9 +479,6 @@ export class QkvAttentionElement extends HTMLElement {
     const view = s.view ?? c.view;
     if (view.join(' ') !== this.#viewNames.join(' ')) this.#buildViews(view);
     const text = s.sentence ?? c.sentence, context = 'context' in s ? s.context : c.context;
-    ui.sentence.value = text;
-    ui.context.value = context ?? '';
-    ui.context.hidden = ui.contextLabel.hidden = !(c.editable && context !== null);
     this.#session.set({
       text, context, mode: s.mode ?? c.mode, layer: s.layer ?? c.layer, head: s.head ?? c.head,
       knobs: { heads: s.heads ?? c.heads, scaling: s.scaling ?? c.scaling, temperature: s.temperature ?? c.temperature, causal: s.causal ?? c.causal },
@@ -503,7 +508,8 @@ export class QkvAttentionElement extends HTMLElement {
     try {
       const text = await fetchJson(url, 'attention');
       if (token !== this.#attentionToken) return;
-      await this.showAttention(text);
+      const c = this.#config();
+      await this.showAttention(text, { layer: c.layer, head: c.head, query: c.query, key: c.key });
       this.#note('attention-file', null);
     } catch (error) {
       if (token === this.#attentionToken) this.#note('attention-file', `The attention in ${url} cannot be shown: ${error.message}`);

@@ -168,10 +168,13 @@ export class AttentionSession {
     this.#on.change?.();
   }
 
-  /** Shows attention given by a file (attention-file.js), or with null goes back to the sentence. */
-  setGiven(run) {
+  /**
+   * Shows attention given by a file (attention-file.js), or with null goes back to the sentence;
+   * `patch` (as in set) chooses what to show of it.
+   */
+  setGiven(run, patch = {}) {
     this.#sources.given = run;
-    this.set({ mode: run ? 'given' : 'embeddings' });
+    this.set({ mode: run ? 'given' : 'embeddings', layer: 0, head: 0, ...patch });
   }
 
   /** Starts loading the trained model (once); resolves when it is ready, rejects if it cannot be. */

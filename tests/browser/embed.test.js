@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openBrowser, watchPage, ARTIFACTS } from './chromium.js';
+import { openBrowser, watchPage, closeCleanPages, ARTIFACTS } from './chromium.js';
 import { loadAttention } from '../../lib/index.js';
 import { modelMounts, REAL_MODEL } from './stand-in-model.js';
 import { stepNumbers, embeddingsReference, assertStepMatches, XSS_PAYLOADS, inkedFraction } from './page-helpers.js';
@@ -61,16 +61,8 @@ before(async () => {
   origin = browser.url.replace(/\/$/, '');
 });
 
-afterEach(async () => {
-  for (const { page, seen } of pages.splice(0)) {
-    for (const frame of page.frames()) {
-      assert.deepEqual(await frame.evaluate(() => window.__cspViolations ?? []), [], `no CSP violation in ${frame.url()}`);
-    }
-    assert.deepEqual(seen.errors, [], 'no console or page errors');
-    assert.deepEqual(seen.foreign, [], 'no request leaves the origin');
-    await page.close();
-  }
-});
+// After each test, on every page it opened: no CSP violation, no error, no request outside the origin.
+afterEach(() => closeCleanPages(pages));
 
 after(async () => {
   await browser.close();
