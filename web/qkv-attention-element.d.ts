@@ -2,26 +2,163 @@
 // Browsers only (it extends HTMLElement). Every attribute is described in the README, "Embedding in
 // a course"; attributes are strings, read again whenever they change.
 
+/** The names of the attributes the element observes (also embed.html's URL parameters). */
+export type QkvAttributeName =
+  'sentence' | 'context' | 'mode' | 'layer' | 'head' | 'view' | 'query' | 'key' | 'causal' | 'temperature' |
+  'scaling' | 'heads' | 'stage' | 'editable' | 'compact' | 'src' | 'lesson' | 'step' | 'attention';
+
 /** The parsers for every attribute the element observes: name → (attribute value or null) → setting. */
-export declare const ATTRIBUTES: Readonly<Record<
-  'sentence' | 'mode' | 'layer' | 'head' | 'view' | 'query' | 'key' | 'causal' | 'temperature' |
-  'scaling' | 'heads' | 'editable' | 'compact' | 'src',
-  (value: string | null) => unknown>>;
+export declare const ATTRIBUTES: Readonly<Record<QkvAttributeName, (value: string | null) => unknown>>;
 
 /** The sentence shown when the element has no `sentence` attribute. */
 export declare const DEFAULT_SENTENCE: string;
 
+/** The views, in the order `view` may list them. */
+export declare const VIEW_NAMES: readonly ['heatmap', 'lines', 'overview', 'next', 'step'];
+export type QkvView = typeof VIEW_NAMES[number];
+
+/** The stages of the computation a lesson step (or `stage`) can highlight, with their names on screen. */
+export declare const STAGES: Readonly<Record<QkvStage, string>>;
+export type QkvStage = 'vectors' | 'scores' | 'scaling' | 'mask' | 'softmax' | 'output' | 'heads';
+
+/** What a head can be named by in a lesson (`"head": "previous"`): the element finds the head that does it. */
+export declare const PATTERNS: Readonly<Record<QkvPattern, string>>;
+export type QkvPattern = 'start' | 'previous' | 'self' | 'induction' | 'punctuation';
+
+/** A lesson that cannot be read; the message names the step (from 1) and the field. */
+export declare class LessonError extends Error {}
+/** An attention file that cannot be shown; the message says where and why. */
+export declare class AttentionFileError extends Error {}
+
+/** The knobs of the computation. */
+export interface QkvKnobs {
+  heads: number;
+  scaling: boolean;
+  temperature: number;
+  causal: boolean;
+}
+
+/** The element's state; positions (layer, head, query, key, step) count from 0. */
+export interface QkvState {
+  text: string;
+  /** The second text (cross-attention: its tokens are the keys and values), or null. */
+  context: string | null;
+  /** 'given': attention loaded from a file. */
+  mode: 'embeddings' | 'model' | 'given';
+  layer: number;
+  head: number;
+  knobs: QkvKnobs;
+  query: number | null;
+  key: number | null;
+  /** Lines per query in the lines view (0: all, null: automatic). */
+  topK: number | null;
+  stage: QkvStage | null;
+  /** The lesson step shown, or null without a lesson. */
+  step: number | null;
+}
+
+/** A change for setState: any part of the state; `head` may name a pattern and `query`/`key` a word. */
+export interface QkvStatePatch extends Partial<Omit<QkvState, 'knobs' | 'head' | 'query' | 'key'>> {
+  knobs?: Partial<QkvKnobs>;
+  head?: number | QkvPattern;
+  query?: number | string | null;
+  key?: number | string | null;
+}
+
+/** A token as shown: its text and where it is in the sentence (UTF-16 offsets). */
+export interface QkvUnit {
+  text: string;
+  vocab: string;
+  start: number;
+  end: number;
+  unknown: boolean;
+}
+
+/** One head's numbers: rows are the n queries, columns the m keys. Null where a file gave only weights. */
+export interface QkvHead {
+  q: Float32Array | null;
+  k: Float32Array | null;
+  v: Float32Array | null;
+  scores: Float32Array | null;
+  logits: Float32Array | null;
+  weights: Float32Array;
+  output: Float32Array | null;
+}
+
+/** What is shown: n queries × m keys, per layer and head. */
+export interface QkvRun {
+  mode: 'embeddings' | 'model' | 'given';
+  text: string;
+  units: QkvUnit[];
+  keyUnits: QkvUnit[];
+  n: number;
+  m: number;
+  dHead: number;
+  knobs: QkvKnobs;
+  scale: number;
+  layers: { heads: QkvHead[] }[];
+  next: { token: string; id: number; probability: number }[] | null;
+  /** Tokens past the most the element computes (256), not shown. */
+  leftOut: number;
+}
+
+export interface QkvModelStatus {
+  status: 'idle' | 'loading' | 'ready' | 'unavailable';
+  fraction: number | null;
+  error: Error | null;
+  config: Record<string, unknown> | null;
+  /** Where the model runs: 'worker' (off the main thread) or 'main thread'. */
+  where: string | null;
+}
+
 /** `<qkv-attention>`: attention over a sentence, computed in the browser, drawn in a shadow root. */
 export declare class QkvAttentionElement extends HTMLElement {
   static readonly observedAttributes: string[];
-  /** Resolves once the element has drawn its first views (or shown why it cannot). */
+  /** Resolves once the element has drawn what its attributes ask for (or shown why it cannot). */
   readonly ready: Promise<void>;
   /** What is shown: tokens and, per layer and head, q, k, v, scores, logits, weights and output. */
-  readonly run: unknown;
+  readonly run: QkvRun | null;
+  /** The chosen layer, head, query and key (from 0), and the sentence as it is now. */
+  readonly selection: { layer: number; head: number; query: number | null; key: number | null; sentence: string };
+  /** The whole state, positions from 0. */
+  readonly state: QkvState;
+  /** Changes the state as a learner would (the demo page's knobs use this). */
+  setState(patch: QkvStatePatch): void;
+  /** The trained model: loading, ready or unavailable. */
+  readonly model: QkvModelStatus;
+  /** Loads the trained model now (model mode loads it anyway); resolves when it is ready. */
+  loadModel(): Promise<void>;
+  /** Shows attention computed elsewhere (JSON text or the parsed object); throws an AttentionFileError. null: back to the sentence. */
+  showAttention(data: string | object | null, choice?: { layer?: number; head?: number; query?: number | string | null; key?: number | string | null }): Promise<void>;
+  /** Reads a File (a picker's or a drop's) as attention and shows it; on a bad file says why on screen and rejects. */
+  showFile(file: File): Promise<void>;
+  /** The lesson shown, or null. */
+  readonly lesson: { title: string; steps: number; step: number } | null;
+  /** Shows step `index` (from 0) of the lesson. */
+  goToStep(index: number): void;
+  /** A view as a PNG or SVG Blob, drawn by the code that draws it on screen. */
+  exportView(name: 'heatmap' | 'lines' | 'overview', format?: 'png' | 'svg'): Promise<Blob>;
+  /** The selected head as CSV (`which` matrix) or JSON (everything), counted from 1. */
+  exportMatrix(format?: 'csv' | 'json', which?: 'weights' | 'scores' | 'logits'): Blob;
+}
+
+/** The element's events (all bubble and cross the shadow boundary). */
+export interface QkvAttentionEventMap {
+  /** The learner chose a query or key. */
+  'qkv-select': CustomEvent<QkvAttentionElement['selection']>;
+  /** The state changed (typing, a click, a knob, a lesson step). */
+  'qkv-change': CustomEvent<QkvState>;
+  /** Something was drawn; `stale` lists the views not drawn yet (off screen while typing). */
+  'qkv-draw': CustomEvent<{ first: boolean; stale: string[]; n: number; mode: QkvRun['mode'] | null }>;
+  /** The trained model's loading progressed, finished or failed. */
+  'qkv-model': CustomEvent<QkvModelStatus>;
+  /** A lesson was loaded (or could not be), or its step changed. */
+  'qkv-lesson': CustomEvent<{ lesson: QkvAttentionElement['lesson']; error: string | null }>;
 }
 
 declare global {
   interface HTMLElementTagNameMap {
     'qkv-attention': QkvAttentionElement;
   }
+  interface HTMLElementEventMap extends QkvAttentionEventMap {}
 }

@@ -18,7 +18,7 @@ import { loadEmbeddingSource } from './compute.js';
 import { loadModelSource } from './model-source.js';
 import { ATTRIBUTES, DEFAULT_SENTENCE, STAGES, URL_ATTRIBUTES, VIEW_NAMES } from './attributes.js';
 import { AttentionSession } from './session.js';
-import { parseLesson, renderCaption, settingsAt } from './lesson.js';
+import { parseLesson, renderCaption, settingsAt, LessonError } from './lesson.js';
 import { readAttentionFile, AttentionFileError, MAX_FILE_BYTES } from './attention-file.js';
 import { VIEWS, viewPng, viewSvg } from './views.js';
 import { matrixCsv, matrixJson } from './exports.js';
@@ -554,6 +554,6 @@ export class QkvAttentionElement extends HTMLElement {
   }
 }
 
-export { ATTRIBUTES, DEFAULT_SENTENCE, STAGES, VIEW_NAMES, PATTERNS };
+export { ATTRIBUTES, DEFAULT_SENTENCE, STAGES, VIEW_NAMES, PATTERNS, LessonError, AttentionFileError };
 
 if (!customElements.get('qkv-attention')) customElements.define('qkv-attention', QkvAttentionElement);

@@ -111,7 +111,7 @@ export class AttentionSession {
   get settled() {
     const s = this.state, run = this.run;
     if (!run || this.#frameRequest || this.#inFlight || this.#pending) return false;
-    return s.mode !== 'model' || run.mode === 'model' || this.model.status === 'unavailable';
+    return s.mode !== 'model' || run.mode === 'model' || this.model.status === 'unavailable' || s.context !== null;
   }
 
   /** Draws everything again from the run shown (new views, a new layout). */
@@ -215,7 +215,8 @@ export class AttentionSession {
     this.#frameRequest ||= requestAnimationFrame(() => { this.#frameRequest = 0; this.update(true); });
   }
 
-  #wantsModel() { return this.state.mode === 'model' && this.model.status === 'ready'; }
+  // The model attends within one text: with a second text, model mode shows word vectors instead.
+  #wantsModel() { return this.state.mode === 'model' && this.model.status === 'ready' && this.state.context === null; }
 
   /** Recomputes and draws everything (`typing`: parts off screen may wait). */
   update(typing = false) {
@@ -408,7 +409,8 @@ export class AttentionSession {
     const run = this.run, s = this.state;
     if (!run) return 'Loading the WebAssembly module and the word vectors…';
     const parts = [];
-    if (s.mode === 'model' && this.model.status === 'unavailable') parts.push(`The trained model is not available (${this.model.error?.message ?? 'unknown error'}); showing word embeddings.`);
+    if (s.mode === 'model' && s.context !== null) parts.push('The trained model is self-attention only (it attends within one text): showing word embeddings for the two texts.');
+    else if (s.mode === 'model' && this.model.status === 'unavailable') parts.push(`The trained model is not available (${this.model.error?.message ?? 'unknown error'}); showing word embeddings.`);
     else if (s.mode === 'model' && run.mode !== 'model') parts.push('Showing word embeddings until the trained model has loaded.');
     if (run.n === 0) {
       parts.push(run.units.length > 0 && run.m === 0 ? 'Type a second text: its tokens are the keys and values.' : 'Type a sentence to see its attention weights.');
@@ -449,11 +451,12 @@ export class AttentionSession {
     const run = this.run, s = this.state;
     if (!run?.n) return '';
     const heads = run.layers[0].heads.length, layers = run.layers.length;
+    const layer = Math.min(s.layer, layers - 1) + 1, head = Math.min(s.head, heads - 1) + 1;
     const k = run.knobs;
-    if (run.mode === 'given') return `${run.n} tokens · attention from your file, layer ${s.layer + 1} of ${layers}, head ${s.head + 1} of ${heads}`;
-    const where = run.mode === 'model' ? `trained model, layer ${s.layer + 1} of ${layers}, head ${s.head + 1} of ${heads}`
-      : `word embeddings (${run.keyUnits === run.units ? 'Q = K = V = GloVe' : 'Q from the sentence, K = V from the second text'})${heads > 1 ? `, head ${s.head + 1} of ${heads}` : ''}`;
-    return `${run.keyUnits === run.units ? `${run.n} tokens` : `${run.n} queries × ${run.m} keys`} · ${where} · d = ${run.dHead}` +
+    if (run.mode === 'given') return `attention from your file, layer ${layer} of ${layers}, head ${head} of ${heads}`;
+    const where = run.mode === 'model' ? `trained model, layer ${layer} of ${layers}, head ${head} of ${heads}`
+      : `word embeddings (${run.keyUnits === run.units ? 'Q = K = V = GloVe' : 'Q from the sentence, K = V from the second text'})${heads > 1 ? `, head ${head} of ${heads}` : ''}`;
+    return `${where} · d = ${run.dHead}` +
       ` · ${k.scaling ? 'scaled by 1/√d' : 'not scaled'}${k.temperature !== 1 ? ` · temperature ${k.temperature}` : ''}` +
       ` · ${run.keyUnits !== run.units ? 'cross-attention' : k.causal ? 'causal (looks back only)' : 'bidirectional'}`;
   }

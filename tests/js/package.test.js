@@ -93,7 +93,18 @@ test('npm pack → install into an empty folder → import → compute → types
     await el.ready;
     // @ts-expect-error ready is read-only
     el.ready = Promise.resolve();
-    export { el };
+    el.setState({ knobs: { heads: 4 }, head: 'previous', query: 'cat', context: 'A second text.' });
+    el.addEventListener('qkv-change', (e) => { const text: string = e.detail.text; return text; });
+    const svg: Promise<Blob> = el.exportView('heatmap', 'svg');
+    await el.showAttention({ tokens: ['a'], attentions: [[[[1]]]] });
+    const m: number | undefined = el.run?.m;
+    // @ts-expect-error no such view
+    el.exportView('sideways');
+    // @ts-expect-error heads is a number
+    el.setState({ knobs: { heads: 'four' } });
+    // @ts-expect-error not a pattern a lesson knows
+    el.setState({ head: 'sideways' });
+    export { el, svg, m };
   `);
   writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true }, files: ['consumer.ts', 'widget.ts'] }));
   const tsc = join(root, 'node_modules', '.bin', 'tsc');
