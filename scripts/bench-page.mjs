@@ -167,7 +167,9 @@ async function keystrokes(mode, tokens) {
   const sentence = mode === 'model' ? sentenceOf(tokens) : sentenceOf(tokens + 1);
   await page.goto(`${url}#${new URLSearchParams({ s: sentence, m: mode, l: '1', h: '1' })}`);
   await page.waitForSelector('body[data-ready="true"]');
-  if (mode === 'model') await page.waitForFunction(() => document.getElementById('mode-model').checked);
+  // In model mode, until the model's own run is drawn (on the page built on <qkv-attention> the
+  // model runs in a worker, and word vectors are shown until its first run comes back).
+  if (mode === 'model') await page.waitForFunction(() => document.getElementById('mode-model').checked && (document.querySelector('qkv-attention')?.run?.mode ?? 'model') === 'model');
   const shown = Number(await page.$eval('body', (b) => b.dataset.n));
   const backend = await page.evaluate(() => (document.getElementById('status') ?? document.querySelector('qkv-attention').shadowRoot.getElementById('status')).textContent.match(/with (\S+)/)?.[1] ?? '?');
   await page.evaluate(() => {
@@ -238,9 +240,11 @@ async function longPermalink() {
   }
 }
 
+// `--configs=model:64,emb:256` measures only those; `--no-permalink` skips the long permalink.
+const chosen = process.argv.find((a) => a.startsWith('--configs='))?.slice(10).split(',').map((c) => c.split(':'));
 const typing = [];
-for (const [mode, tokens] of [['model', 64], ['model', 256], ['emb', 64], ['emb', 256]]) typing.push(await keystrokes(mode, tokens));
-const permalink = await longPermalink();
+for (const [mode, tokens] of chosen ?? [['model', 64], ['model', 256], ['emb', 64], ['emb', 256]]) typing.push(await keystrokes(mode, Number(tokens)));
+const permalink = process.argv.includes('--no-permalink') ? { error: 'skipped (--no-permalink)' } : await longPermalink();
 await new Promise((r) => server.close(r));
 
 // ---- report ------------------------------------------------------------------------------------------

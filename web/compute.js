@@ -135,7 +135,9 @@ export function embeddingsRun(qkv, source, text, knobs = DEFAULT_KNOBS, context 
  * package when the what-if knobs differ from the model's own (scaling on, temperature 1). Causal
  * masking is part of the model and stays on. The heads' outputs, which model.run does not return,
  * are left out (`output: null`): withOutputs() adds them where they are read. Runs where the model is
- * (a worker, see model-worker.js, or this thread).
+ * (a worker, see model-worker.js, or this thread). `reuse`: the `modelOut` of a run nobody reads any
+ * more, whose arrays model.run may fill again instead of allocating (0.8 MB a keystroke at 64 tokens,
+ * and the garbage collections that follow).
  */
 export function modelRun(qkv, model, text, knobs = DEFAULT_KNOBS, reuse = undefined) {
   const used = { ...knobs, causal: true, heads: model.config.n_heads };
@@ -159,10 +161,13 @@ export function modelRun(qkv, model, text, knobs = DEFAULT_KNOBS, reuse = undefi
   });
   // Only when the model had to cut: then it is worth tokenizing again to say how much.
   const leftOut = out.truncated ? model.encode(read).ids.length - n : 0;
-  return {
+  const run = {
     mode: 'model', text, context: null, units, keyUnits: units, n, m: n, dHead, knobs: used, layers, next: out.next,
     headLabels: Array.isArray(model.config.head_labels) ? model.config.head_labels : null, leftOut, cut: read.length < text.length, scale: knobs.scaling ? 1 / Math.sqrt(dHead) : 1,
   };
+  // model.run's own result, for the next run's `reuse` (not enumerable: a worker does not send it).
+  Object.defineProperty(run, 'modelOut', { value: out });
+  return run;
 }
 
 /**

@@ -29,7 +29,10 @@ export function modelLoadingText(fraction) {
   return fraction != null ? `Loading the trained model… ${Math.round(fraction * 100)} %` : 'Loading the trained model…';
 }
 
+/** A whole number with thousands separated by commas (toLocaleString costs ~0.2 ms a call). */
+export function thousands(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
+
 /** A count with its noun: 1 token, 2 tokens. */
 export function count(n, noun, plural = `${noun}s`) {
-  return `${n.toLocaleString('en')} ${n === 1 ? noun : plural}`;
+  return `${thousands(n)} ${n === 1 ? noun : plural}`;
 }

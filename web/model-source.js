@@ -1,50 +1,75 @@
-// The trained model as a source of runs, computed off the main thread where the browser allows it.
-// The model's forward pass over 256 tokens takes ~25 ms here, longer than a frame: in a Web Worker
-// (model-worker.js) typing never waits for it, and the page only draws what comes back. Where no
-// worker can start (the module is served from another origin than the page, or a CSP forbids
-// workers) the same code runs in this thread instead.
+// The trained model as a source of runs: in this thread for short sentences, in a Web Worker for long
+// ones. The forward pass over 64 tokens takes a few ms and fits in the keystroke's frame, where the
+// hop to a worker and back cost more than it saves (~25 ms later frames on the busy 2-core VM);
+// over 256 tokens it takes ~25 ms, longer than a frame, and in a worker typing never waits for it.
+// The worker starts the first time a sentence is long; until it is ready, and where none can start
+// (the module is served from another origin than the page, or a CSP forbids workers), this thread
+// computes.
 import { modelRun, withOutputs } from './compute.js';
 
+/** Past this many tokens (<bos> included) a run goes to the worker; back here below WORKER_BELOW. */
+export const WORKER_FROM = 96;
+const WORKER_BELOW = 80;
+
 /**
- * Loads the model and resolves to `{ config, where, compute(text, knobs) }`; `compute` resolves to
- * `{ run, ms }` (the run's heads get their outputs on first read, computed here with `qkv`).
- * `onProgress(fraction | null)` follows the download.
+ * Loads the model in this thread and resolves to the source the session computes with:
+ * `{ config, wantsWorker(text), here(text, knobs), there(text, knobs), dropWorker() }`. `here` computes now;
+ * `there` resolves from the worker. Both give `{ run, ms, where }`, with the heads' outputs
+ * computed on first read here. `onProgress(fraction | null)` follows the download.
  */
 export async function loadModelSource(qkv, { modelUrl, wasmUrl, onProgress = () => {} } = {}) {
-  let remote = null;
-  try {
-    remote = await workerSource({ modelUrl, wasmUrl, onProgress });
-  } catch (error) {
-    if (error.fatal) throw error; // the model itself cannot be read: the same here
-  }
-  if (remote) return { ...remote, compute: async (text, knobs) => { const r = await remote.compute(text, knobs); withOutputs(qkv, r.run); return r; } };
   const model = await qkv.loadModel(modelUrl, { onProgress: (loaded, total) => onProgress(total > 0 ? loaded / total : null) });
+  let worker = null, starting = null, failed = false, lastN = 0, long = false, lastOut;
+  const startWorker = () => {
+    starting ??= workerSource({ modelUrl, wasmUrl }).then((w) => { worker = w; }, () => { failed = true; });
+  };
+  const seen = (result) => { lastN = result.run.n; return result; };
   return {
-    config: model.config, where: 'main thread',
-    async compute(text, knobs) {
+    config: model.config,
+    /** Whether `text` should be computed in the worker (starting it the first time it is wanted). */
+    wantsWorker(text) {
+      // The last run's length says how long this one is (a keystroke changes it by a token or so);
+      // before any run, the length in characters.
+      const n = lastN || text.length / 4;
+      long = long ? n >= WORKER_BELOW : n > WORKER_FROM;
+      if (!long || failed) return false;
+      if (!worker) { startWorker(); return false; }
+      return true;
+    },
+    /** Computes in this thread; the run computed here before is given up (its arrays are reused). */
+    here(text, knobs) {
       const t0 = performance.now();
-      const run = modelRun(qkv, model, text, knobs);
-      return { run: withOutputs(qkv, run), ms: performance.now() - t0 };
+      const run = withOutputs(qkv, modelRun(qkv, model, text, knobs, lastOut));
+      lastOut = run.modelOut;
+      return seen({ run, ms: performance.now() - t0, where: 'main thread' });
+    },
+    /** Computes here from now on (the worker failed). */
+    dropWorker() { failed = true; worker = null; },
+    async there(text, knobs) {
+      const { run, ms } = await worker.compute(text, knobs);
+      return seen({ run: withOutputs(qkv, run), ms, where: 'worker' });
     },
   };
 }
 
-// Rejects when no worker can run here (then the caller computes in this thread); a worker that runs
-// but cannot load the model rejects with the model's error through `loaded`.
-function workerSource({ modelUrl, wasmUrl, onProgress }) {
+// Resolves to { compute(text, knobs) } once a worker has loaded the package and the model; rejects
+// when no worker can run here, or the model cannot be read there.
+function workerSource({ modelUrl, wasmUrl }) {
   if (typeof Worker !== 'function') return Promise.reject(new Error('no Worker'));
-  const worker = new Worker(new URL('./model-worker.js', import.meta.url), { type: 'module', name: 'qkv-attention model' });
+  let worker;
+  try {
+    worker = new Worker(new URL('./model-worker.js', import.meta.url), { type: 'module', name: 'qkv-attention model' });
+  } catch (error) {
+    return Promise.reject(error); // another origin than the page's: workers must be same-origin
+  }
   const waiting = new Map();
   let next = 0;
   return new Promise((resolve, reject) => {
-    const fail = (error) => { worker.terminate(); reject(error); };
     // A worker whose script cannot be fetched or run reports an 'error' event and nothing else.
-    worker.addEventListener('error', (e) => { e.preventDefault(); fail(new Error(e.message || 'the model worker did not start')); });
+    worker.addEventListener('error', (e) => { e.preventDefault(); worker.terminate(); reject(new Error(e.message || 'the model worker did not start')); });
     worker.addEventListener('message', ({ data }) => {
-      if (data.type === 'progress') onProgress(data.fraction);
-      else if (data.type === 'loaded') {
+      if (data.type === 'loaded') {
         resolve({
-          config: data.config, where: 'worker',
           compute: (text, knobs) => new Promise((done, failed) => {
             const id = ++next;
             waiting.set(id, { done, failed });
@@ -52,9 +77,8 @@ function workerSource({ modelUrl, wasmUrl, onProgress }) {
           }),
         });
       } else if (data.type === 'failed') {
-        // The model itself is unusable: no point in trying it again in this thread.
         worker.terminate();
-        reject(Object.assign(new Error(data.message), { fatal: true }));
+        reject(new Error(data.message));
       } else if (data.type === 'run') {
         const w = waiting.get(data.id);
         waiting.delete(data.id);

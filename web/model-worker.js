@@ -1,6 +1,6 @@
-// The trained model in a Web Worker (see model-source.js): loads the package and the model, then
-// answers each { type: 'run', text, knobs } with the run compute.js makes of it. The run's arrays
-// are transferred, not copied, to the page.
+// The trained model in a Web Worker, for long sentences (see model-source.js): loads the package and
+// the model, then answers each { type: 'run', text, knobs } with the run compute.js makes of it. The
+// run's arrays are transferred, not copied, to the page.
 import { loadAttention } from '../lib/index.js';
 import { modelRun } from './compute.js';
 
@@ -20,8 +20,7 @@ self.addEventListener('message', async ({ data }) => {
   if (data.type === 'load') {
     ready = (async () => {
       const qkv = await loadAttention(data.wasmUrl ? { wasmUrl: data.wasmUrl } : {});
-      const onProgress = (loaded, total) => self.postMessage({ type: 'progress', fraction: total > 0 ? loaded / total : null });
-      const model = await qkv.loadModel(data.modelUrl ?? undefined, { onProgress });
+      const model = await qkv.loadModel(data.modelUrl ?? undefined);
       return { qkv, model };
     })();
     try {

@@ -105,7 +105,7 @@ function saveHash() {
 // invalidates style and layout, and paintControls runs after every keystroke.
 function put(el, prop, value) { if (el[prop] !== value) el[prop] = value; }
 
-let givenLoaded = false;
+let givenLoaded = false, painted = '';
 function paintControls() {
   const run = widget.run, s = widget.state, model = widget.model;
   if (!run) return;
@@ -158,6 +158,7 @@ function paintModel(model) {
   if (model.status === 'ready') {
     ui.modelLoading.hidden = true;
     const c = model.config;
+    painted = '';
     ui.modeModel.parentElement.title = `${c.n_layers} layers × ${c.n_heads} heads, d_model ${c.d_model}, ${c.vocab_size} words`;
     document.body.dataset.model = 'ready';
   } else {
@@ -231,13 +232,20 @@ function wire() {
     }
   });
   window.addEventListener('hashchange', () => restoreHash());
-  widget.addEventListener('qkv-change', () => { saveHash(); paintControls(); });
+  // Typing changes only the text: the controls are painted again when anything else changed.
+  const paintControlsIfChanged = () => {
+    const { text, ...rest } = widget.state;
+    const key = JSON.stringify([rest, widget.run?.mode, widget.run?.layers.length, widget.model.status]);
+    if (key !== painted) { painted = key; paintControls(); }
+  };
+  const put = (name, value) => { if (document.body.dataset[name] !== value) document.body.dataset[name] = value; };
+  widget.addEventListener('qkv-change', () => { saveHash(); paintControlsIfChanged(); });
   widget.addEventListener('qkv-model', (e) => paintModel(e.detail));
   widget.addEventListener('qkv-draw', (e) => {
     const { first, stale, n } = e.detail;
-    document.body.dataset.stale = stale.join(' '); // tests wait for none
-    document.body.dataset.n = String(n);
-    if (e.detail.mode) paintControls();
+    put('stale', stale.join(' ')); // tests wait for none
+    put('n', String(n));
+    if (e.detail.mode) paintControlsIfChanged();
     if (first) {
       performance.mark('qkv:first-heatmap');
       document.body.dataset.ready = 'true';

@@ -107,8 +107,8 @@ export interface QkvModelStatus {
   fraction: number | null;
   error: Error | null;
   config: Record<string, unknown> | null;
-  /** Where the model runs: 'worker' (off the main thread) or 'main thread'. */
-  where: string | null;
+  /** Where the run shown was computed: 'main thread', or 'worker' (a long sentence, off the main thread). */
+  where: 'main thread' | 'worker';
 }
 
 /** `<qkv-attention>`: attention over a sentence, computed in the browser, drawn in a shadow root. */

@@ -185,7 +185,7 @@ export class QkvAttentionElement extends HTMLElement {
   }
 
   /** The trained model's state: { status: 'idle' | 'loading' | 'ready' | 'unavailable', fraction, error, config }. */
-  get model() { const { status, fraction, error, config, where } = this.#session.model; return { status, fraction, error, config, where }; }
+  get model() { const { status, fraction, error, config } = this.#session.model; return { status, fraction, error, config, where: this.#session.computedWhere }; }
 
   /** Loads the trained model now (model mode loads it anyway); resolves when it is ready. */
   loadModel() { return this.#whenStarted().then(() => this.#session.loadModel()); }

@@ -41,8 +41,10 @@ export class AttentionSession {
   /** What is shown (see compute.js), or null before the first run. */
   run = null;
   /** The trained model: status 'idle' | 'loading' | 'ready' | 'unavailable', and its load's progress. */
-  model = { status: 'idle', fraction: null, error: null, config: null, where: null };
+  model = { status: 'idle', fraction: null, error: null, config: null };
   computeMs = 0;
+  /** Where the run shown was computed: 'main thread' or 'worker'. */
+  computedWhere = 'main thread';
   /** The head a pattern named (set({ head: 'previous' })) was found to be: { pattern, layer, head, score }. */
   found = null;
 
@@ -190,7 +192,7 @@ export class AttentionSession {
       this.#on.model?.(m);
     }).then((source) => {
       this.#modelSource = source;
-      Object.assign(m, { status: 'ready', config: source.config, where: source.where });
+      Object.assign(m, { status: 'ready', config: source.config });
     }, (error) => {
       Object.assign(m, { status: 'unavailable', error });
     }).then(() => {
@@ -209,9 +211,9 @@ export class AttentionSession {
   // Typing is drawn in the next animation frame, not in the input handler: keystrokes that arrive
   // before that frame are coalesced into one update, and the editor's own layout after an input
   // event no longer has to lay out the whole element we would have just rebuilt. The model's runs
-  // are asked for at once (they take their time in a worker) and drawn in the frame after they come.
+  // are asked for at once (they take their time in a worker) and drawn when they come.
   #requestUpdate() {
-    if (this.#wantsModel()) { this.#askModel(true); return; }
+    if (this.#wantsModel() && this.#modelSource.wantsWorker(this.state.text)) { this.#askModel(true); return; }
     this.#frameRequest ||= requestAnimationFrame(() => { this.#frameRequest = 0; this.update(true); });
   }
 
@@ -224,14 +226,22 @@ export class AttentionSession {
     if (!this.#sources) return;
     if (this.state.mode === 'model' && this.model.status === 'idle') this.loadModel();
     this.#paintLoading();
-    if (this.#wantsModel()) { this.#askModel(typing); return; }
+    const model = this.#wantsModel();
+    if (model && this.#modelSource.wantsWorker(this.state.text)) { this.#askModel(typing); return; }
     performance.clearMarks('qkv:update');
     performance.mark('qkv:update');
-    const t0 = performance.now();
-    // Model mode while the model loads (or when it cannot) shows the word vectors meanwhile.
-    const mode = this.state.mode === 'given' && this.#sources.given ? 'given' : 'embeddings';
-    const run = computeRun(this.#sources.qkv, this.#sources, { ...this.state, mode });
-    this.computeMs = performance.now() - t0;
+    let run;
+    if (model) {
+      this.#modelTicket += 1; // a run still on its way from the worker is out of date
+      ({ run, ms: this.computeMs, where: this.computedWhere } = this.#modelSource.here(this.state.text, this.state.knobs));
+    } else {
+      const t0 = performance.now();
+      // Model mode while the model loads (or when it cannot) shows the word vectors meanwhile.
+      const mode = this.state.mode === 'given' && this.#sources.given ? 'given' : 'embeddings';
+      run = computeRun(this.#sources.qkv, this.#sources, { ...this.state, mode });
+      this.computeMs = performance.now() - t0;
+      this.computedWhere = 'main thread';
+    }
     this.#present(run, typing);
   }
 
@@ -242,24 +252,25 @@ export class AttentionSession {
     if (this.#inFlight) { this.#pending = { typing: typing && (this.#pending?.typing ?? true) }; return; }
     this.#inFlight = true;
     const { text, knobs } = this.state;
-    this.#modelSource.compute(text, knobs).then(({ run, ms }) => {
+    this.#modelSource.there(text, knobs).then(({ run, ms, where }) => {
       this.#inFlight = false;
       const next = this.#pending;
       this.#pending = null;
       if (next) { this.#askModel(next.typing); return; } // this one is already out of date
       if (ticket !== this.#modelTicket || !this.#wantsModel()) return;
       this.computeMs = ms;
-      requestAnimationFrame(() => {
-        if (ticket !== this.#modelTicket || !this.#wantsModel()) return;
-        performance.clearMarks('qkv:update');
-        performance.mark('qkv:update');
-        this.#present(run, typing);
-      });
-    }, (error) => {
+      this.computedWhere = where;
+      // Drawn as soon as it comes, not in the next animation frame: the frame after this task shows
+      // it, and waiting for a frame callback first cost up to a frame of latency (one run at a time
+      // is computed, so results never come faster than they can be drawn).
+      performance.clearMarks('qkv:update');
+      performance.mark('qkv:update');
+      this.#present(run, typing);
+    }, () => {
+      // The worker failed (it ran out of memory, say): this thread computes from now on.
       this.#inFlight = false;
       this.#pending = null;
-      Object.assign(this.model, { status: 'unavailable', error });
-      this.#on.model?.(this.model);
+      this.#modelSource.dropWorker();
       this.update(false);
     });
   }
@@ -429,7 +440,7 @@ export class AttentionSession {
     const layers = run.layers.length, heads = run.layers[0].heads.length;
     text += run.mode === 'given' ? ` · ${layers} layer${layers > 1 ? 's' : ''} × ${heads} head${heads > 1 ? 's' : ''}, from your file`
       : ` · ${run.mode === 'model' ? `${layers} layers × ${heads} heads` : `${heads} head${heads > 1 ? 's' : ''}`} of d = ${run.dHead}` +
-        ` · computed in ${this.computeMs.toFixed(1)} ms with ${this.#sources.qkv.backend}${run.mode === 'model' && this.model.where === 'worker' ? ' in a worker' : ''}`;
+        ` · computed in ${this.computeMs.toFixed(1)} ms with ${this.#sources.qkv.backend}${this.computedWhere === 'worker' ? ' in a worker' : ''}`;
     parts.push(text);
     if (run.leftOut || run.keyLeftOut) {
       const what = run.mode === 'model' ? `the model reads ${count(run.n, 'token')}, <bos> included` : `the page computes at most ${count(run.n, 'token')}`;

@@ -91,7 +91,7 @@ function legend(p, x, y, width, theme, withMasked) {
     p.fillRect(tx - 0.5, y + 12, 1, 3, theme.muted);
     p.text(tickText(t), tx, y + 20, { colour: theme.muted, size: 10, align: t === 0 ? 'left' : t === 1 ? 'right' : 'center' });
   }
-  p.text('weight α (same scale in every view; equal weights, equal colour)', x, y + 33, { colour: theme.muted, size: 11 });
+  p.text('weight α (one scale in every view)', x, y + 33, { colour: theme.muted, size: 11 });
   if (withMasked) {
     const mx = x + bar + 14;
     p.fillRect(mx, y + 2, 10, 10, theme.masked);
@@ -173,6 +173,7 @@ export const heatmap = {
 };
 
 const ALPHA_STEPS = 24;
+const MIN_ALPHA = 0.04, MIN_ALPHA_CHOSEN = 0.1;
 const MAX_LINES = 2048;
 
 /** How many lines per query the lines view draws: all for short inputs, the top 3 for long ones. */
@@ -227,8 +228,10 @@ export const lines = {
       const draw = (j) => {
         const w = wrow[j];
         if (!(w > 0)) return;
+        // A line fainter than MIN_ALPHA is hardly seen, but costs the compositor as much as any: a
+        // chosen query's keys below a weight of 0.01 are left out, as the others' below 0.07.
         const alpha = weightPosition(w) * (q === null || strong ? 1 : 0.15);
-        if (alpha < 0.01) return;
+        if (alpha < (strong ? MIN_ALPHA_CHOSEN : MIN_ALPHA)) return;
         const key = Math.round(alpha * ALPHA_STEPS) * 2 + (strong ? 1 : 0);
         let segments = buckets.get(key);
         if (!segments) buckets.set(key, (segments = []));
@@ -239,11 +242,16 @@ export const lines = {
     for (let i = 0; i < n; ++i) if (i !== q) drawRow(i, false);
     if (q !== null) drawRow(q, true);
     // Past a few hundred lines, hairlines only: a line 1 px wide is drawn on the canvas's fast path,
-    // a wider one is turned into a shape first (113 → 19 ms a frame at 256 tokens here).
+    // a wider one is turned into a shape first (113 → 19 ms a frame at 256 tokens here). Hairlines
+    // of one opacity go in one path; wider lines one by one, since a path of many overlapping wide
+    // lines is filled as one shape, which cost the compositor more than the lines apart (28 against
+    // 12 ms a frame at 64 tokens).
     const hair = n * Math.min(k || m, m) > 400;
     for (const [key, segments] of [...buckets].sort((a, b) => a[0] - b[0])) {
-      const strong = key % 2 === 1;
-      p.lines(segments, theme.line, hair ? 1 : strong ? 2 : 1.5, Math.max(1, key >> 1) / ALPHA_STEPS);
+      const alpha = Math.max(1, key >> 1) / ALPHA_STEPS;
+      if (hair) { p.lines(segments, theme.line, 1, alpha); continue; }
+      const width = key % 2 === 1 ? 2 : 1.5;
+      for (let at = 0; at < segments.length; at += 4) p.line(segments[at], segments[at + 1], segments[at + 2], segments[at + 3], theme.line, width, alpha);
     }
     const key = focus?.key != null && focus.key < m ? focus.key : null;
     const side = (units, i, isOn, x, width, alignRight) => {

@@ -195,6 +195,8 @@ describe('two texts: cross-attention', () => {
     assert.equal(await page.isDisabled('#causal'), true);
     await page.fill('#context', 'The cat slept.');
     await page.waitForFunction(() => document.getElementById('widget').run?.m === 4);
+    await page.waitForSelector('body[data-stale=""]'); // the step panel below is drawn once typing pauses
+    assert.equal(await page.$eval('#step', (s) => s.dataset.m), '4');
     await page.screenshot({ path: join(ARTIFACTS, 'page-cross-attention.png'), fullPage: true });
     const json = JSON.parse(await page.$eval('#widget', async (e) => e.exportMatrix('json').text()));
     assert.equal(json.keyTokens.length, 4);
