@@ -48,9 +48,16 @@ export function inkOn([r, g, b]) { return 0.299 * r + 0.587 * g + 0.114 * b > 14
  */
 export function weightPosition(w) { return w > 0 ? Math.sqrt(Math.min(w, 1)) : 0; }
 
-// Ramp offsets (into SEQUENTIAL) of √α for α quantised to 1/4096: colouring a cell is two array reads.
+// The colour of α quantised to 1/4096, as one RGBA word (little-endian bytes R, G, B, A): colouring
+// a cell of a 256 × 256 matrix is one table read and one store.
 const RAMP_STEPS = 4096;
-const RAMP = Uint16Array.from({ length: RAMP_STEPS + 1 }, (_, k) => Math.round(Math.sqrt(k / RAMP_STEPS) * 255) * 3);
+const little = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const RAMP = Uint32Array.from({ length: RAMP_STEPS + 1 }, (_, k) => {
+  const t = Math.round(Math.sqrt(k / RAMP_STEPS) * 255) * 3;
+  const [r, g, b] = [SEQUENTIAL[t], SEQUENTIAL[t + 1], SEQUENTIAL[t + 2]];
+  return little ? ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0 : ((r << 24) | (g << 16) | (b << 8) | 255) >>> 0;
+});
+const rampOf = (w) => RAMP[Math.round((w > 0 ? (w < 1 ? w : 1) : 0) * RAMP_STEPS)];
 
 /**
  * RGBA bytes of a rows×cols matrix of weights on viridis (see weightPosition), with `masked(i, j)`
@@ -61,22 +68,26 @@ const RAMP = Uint16Array.from({ length: RAMP_STEPS + 1 }, (_, k) => Math.round(M
  */
 export function matrixColours(values, rows, cols, { causal = false, maskedRgb = [0, 0, 0], mirror = false, outRows = rows, outCols = cols } = {}) {
   const rgba = new Uint8ClampedArray(outRows * outCols * 4);
+  const words = new Uint32Array(rgba.buffer);
   const [mr, mg, mb] = maskedRgb;
-  const pooled = outRows !== rows || outCols !== cols;
+  const masked = little ? ((255 << 24) | (mb << 16) | (mg << 8) | mr) >>> 0 : ((mr << 24) | (mg << 16) | (mb << 8) | 255) >>> 0;
+  if (outRows === rows && outCols === cols && !mirror) {
+    // The common case (a heatmap in reading order), without the pooling arithmetic.
+    for (let i = 0, p = 0; i < rows; ++i) {
+      const open = causal ? i + 1 : cols;
+      for (let j = 0; j < cols; ++j, ++p) words[p] = j < open ? rampOf(values[p]) : masked;
+    }
+    return rgba;
+  }
   for (let oi = 0, p = 0; oi < outRows; ++oi) {
-    const i0 = pooled ? Math.floor((oi * rows) / outRows) : oi, i1 = pooled ? Math.max(i0 + 1, Math.floor(((oi + 1) * rows) / outRows)) : oi + 1;
-    for (let oc = 0; oc < outCols; ++oc, p += 4) {
+    const i0 = Math.floor((oi * rows) / outRows), i1 = Math.max(i0 + 1, Math.floor(((oi + 1) * rows) / outRows));
+    for (let oc = 0; oc < outCols; ++oc, ++p) {
       const oj = mirror ? outCols - 1 - oc : oc;
-      const j0 = pooled ? Math.floor((oj * cols) / outCols) : oj, j1 = pooled ? Math.max(j0 + 1, Math.floor(((oj + 1) * cols) / outCols)) : oj + 1;
-      if (causal && j0 > i1 - 1) {
-        rgba[p] = mr; rgba[p + 1] = mg; rgba[p + 2] = mb;
-      } else {
-        let w = values[i0 * cols + j0];
-        if (pooled) for (let i = i0; i < i1; ++i) for (let j = j0; j < j1; ++j) if (values[i * cols + j] > w) w = values[i * cols + j];
-        const t = RAMP[Math.round(Math.min(Math.max(w, 0), 1) * RAMP_STEPS)];
-        rgba[p] = SEQUENTIAL[t]; rgba[p + 1] = SEQUENTIAL[t + 1]; rgba[p + 2] = SEQUENTIAL[t + 2];
-      }
-      rgba[p + 3] = 255;
+      const j0 = Math.floor((oj * cols) / outCols), j1 = Math.max(j0 + 1, Math.floor(((oj + 1) * cols) / outCols));
+      if (causal && j0 > i1 - 1) { words[p] = masked; continue; }
+      let w = values[i0 * cols + j0];
+      for (let i = i0; i < i1; ++i) for (let j = j0; j < j1; ++j) if (values[i * cols + j] > w) w = values[i * cols + j];
+      words[p] = rampOf(w);
     }
   }
   return rgba;

@@ -62,9 +62,15 @@ function fit(text, width, bold = false) {
   return out;
 }
 
+// The widest label of a run's units, kept with the units (every view of a run asks again).
+const widestOf = new WeakMap();
 function maxLabelWidth(units, cap) {
-  let w = 0;
-  for (const u of units) w = Math.max(w, textWidth(label(u, 40), LABEL_SIZE, true));
+  let w = widestOf.get(units);
+  if (w === undefined) {
+    w = 0;
+    for (const u of units) w = Math.max(w, textWidth(label(u, 40), LABEL_SIZE, true));
+    widestOf.set(units, w);
+  }
   return Math.min(Math.ceil(w), cap);
 }
 
