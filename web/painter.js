@@ -70,7 +70,7 @@ export class CanvasPainter {
     const c = this.ctx;
     c.save();
     c.font = font(size, bold); c.fillStyle = colour; c.textAlign = align; c.textBaseline = baseline;
-    c.direction = rtl ? 'rtl' : 'ltr';
+    if (rtl) c.direction = 'rtl'; // restored below; writing 'ltr' on every label cost the first draw
     c.translate(x, y);
     if (rotate) c.rotate(rotate * Math.PI / 180);
     c.fillText(str, 0, 0);
