@@ -22,7 +22,7 @@ const ui = {
 };
 
 // The example a learner gets on switching to two texts: a question attending to a short passage.
-export const CROSS_EXAMPLE = {
+const CROSS_EXAMPLE = {
   question: 'Where did the cat sleep?',
   passage: 'The cat was sleeping on the warm bed by the door while the dog watched the garden.',
 };

@@ -7,7 +7,7 @@ import { DEFAULT_KNOBS, computeRun, settleSelection } from './compute.js';
 import { AttentionViews } from './interaction.js';
 import { renderStep } from './step.js';
 import { renderTokens, highlightTokens, wireTokens } from './tokens.js';
-import { count, label, modelLoadingText } from './format.js';
+import { count, modelLoadingText } from './format.js';
 import { findHead } from './heads.js';
 
 // While typing, the parts that are off screen (usually the step panel, the next-word list and some
@@ -480,11 +480,5 @@ export class AttentionSession {
     this.#ui.announce.textContent = this.#views.describe();
     this.#on.select?.();
     this.#on.change?.();
-  }
-
-  /** The token a position names, as a learner reads it (for events and exports). */
-  tokenText(i, key = false) {
-    const units = key ? this.run?.keyUnits : this.run?.units;
-    return units?.[i] ? label(units[i], 40) : null;
   }
 }
