@@ -72,6 +72,11 @@ export class AttentionViews {
     this.paint(names);
   }
 
+  /** Reads the width of every host not measured yet (before the caller changes the DOM). */
+  measure() {
+    for (const host of Object.values(this.hosts)) if (!this.widths.has(host)) this.widths.set(host, host.clientWidth);
+  }
+
   paint(names = Object.keys(this.canvases)) {
     if (!this.run) return;
     const ctx = this.context();

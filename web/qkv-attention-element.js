@@ -268,10 +268,11 @@ export class QkvAttentionElement extends HTMLElement {
       if (this.#loading !== loading) return;
       this.#root.adoptedStyleSheets = [sheet];
       this.#ui.frame.hidden = false;
-      // One frame for the browser to lay the element out while the files arrive: the first draw
-      // then finds its layout done (it cost that draw ~30 ms on the demo page's cold load). A tab in
-      // the background has no frames: a timer stands in.
-      const laidOut = new Promise((resolve) => { requestAnimationFrame(() => resolve()); setTimeout(resolve, 100); });
+      // One frame for the browser to lay the element out while the files arrive (a task after the
+      // frame's callbacks, so after its layout): the first draw then finds its layout done (it cost
+      // that draw ~30 ms on the demo page's cold load). A tab in the background has no frames: a
+      // timer stands in.
+      const laidOut = new Promise((resolve) => { requestAnimationFrame(() => setTimeout(resolve, 0)); setTimeout(resolve, 100); });
       const [[qkv, embeddings]] = await Promise.all([files, laidOut]);
       if (this.#loading !== loading) return;
       this.#src = src;

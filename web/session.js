@@ -17,6 +17,8 @@ import { findHead } from './heads.js';
 // off-screen step panel's rebuild costing ~10 ms of layout in the next frame even under
 // content-visibility: auto, i.e. in the next keystroke's frame when it was drawn between keys.)
 const QUIET_MS = 250;
+/** The page's own work in one frame, past which what is left is drawn in the next frames. */
+const FRAME_BUDGET_MS = 12;
 
 const whenIdle = globalThis.requestIdleCallback
   ? (fn) => requestIdleCallback(fn, { timeout: 500 })
@@ -304,10 +306,21 @@ export class AttentionSession {
   // ---- drawing -----------------------------------------------------------------------------------
 
   #paintAll(typing) {
+    // Where each part is and how wide, read before the token strip changes: afterwards each read
+    // would make the browser lay the page out first (at 256 tokens, ~100 ms of the first draw).
+    const waiting = Object.keys(this.#parts).filter((name) => typing && this.#isOffscreen(this.#parts[name].el));
+    this.#views.measure();
+    const start = performance.now();
     this.#paintTokens();
     this.#views.run = this.run;
+    let late = false;
     for (const [name, part] of Object.entries(this.#parts)) {
-      if (typing && this.#isOffscreen(part.el)) this.#stale.add(name);
+      // While typing (and for the first draw), past a frame's budget the parts on screen follow in
+      // the next frames (a permalink of a long sentence drew everything in one task of ~200 ms
+      // here): the page never stops answering. Knobs and clicks still draw everything at once.
+      late ||= typing && performance.now() - start > FRAME_BUDGET_MS;
+      if (waiting.includes(name)) this.#stale.add(name);
+      else if (late) { this.#stale.add(name); this.#paintSoon(name); }
       else { this.#stale.delete(name); part.paint(); }
     }
     if (this.#stale.size) this.#paintStaleWhenQuiet();
@@ -346,6 +359,23 @@ export class AttentionSession {
         this.#parts[name]?.paint();
       }
       if (this.#stale.size) this.#paintStaleWhenIdle();
+      this.#markStale();
+    });
+  }
+
+  // Parts on screen that did not fit in the last frame: one more in each frame after it.
+  #soon = new Set(); #soonRequest = 0;
+  #paintSoon(name) {
+    this.#soon.add(name);
+    this.#soonRequest ||= requestAnimationFrame(() => {
+      this.#soonRequest = 0;
+      const start = performance.now();
+      for (const next of [...this.#soon]) {
+        if (performance.now() - start > FRAME_BUDGET_MS) break;
+        this.#soon.delete(next);
+        if (this.#stale.delete(next)) this.#parts[next]?.paint();
+      }
+      if (this.#soon.size) this.#paintSoon([...this.#soon][0]);
       this.#markStale();
     });
   }
