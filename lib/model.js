@@ -1,10 +1,12 @@
 // The trained model and the word-vector table: loading (.qkv files, checked by weights.js), the
 // tokenizer, and the forward pass in the core, returning every layer's and head's attention.
 import { INTERNAL, parseLayout } from './internal.js';
-import { parseWeights, readSource, WeightsFormatError } from './weights.js';
+import { parseWeights, readSource, WeightsFormatError, checkModelConfig, checkModelTensors, checkEmbeddingsFile } from './weights.js';
 import { tokenize, encode } from './tokenizer.js';
 
 export const DEFAULT_MODEL = new URL('../models/tiny-lm.qkv', import.meta.url);
+const MAX_MEMORY = 2 ** 31; // -sMAXIMUM_MEMORY in CMakeLists.txt
+const OUT_OF_MEMORY = 3; // qkv::Code::out_of_memory (src/status.h)
 export const DEFAULT_EMBEDDINGS = new URL('../models/glove-10k.qkv', import.meta.url);
 
 function checkOptions(fn, options) {
@@ -42,11 +44,8 @@ export class Embeddings {
   #ready;
   #rows;
   constructor(file) {
-    const info = file.tensorInfo('vectors');
-    if (!info || info.shape.length !== 2 || info.shape[0] !== file.vocab.length) {
-      throw new WeightsFormatError('loadEmbeddings: the vectors tensor must be [vocabulary size][dim]');
-    }
-    this.dim = info.shape[1];
+    checkEmbeddingsFile(file, 'loadEmbeddings');
+    this.dim = file.tensorInfo('vectors').shape[1];
     this.vocab = file.vocab;
     this.source = file.config.source ?? null;
     // Rows are dequantised when first looked up (a sentence needs a few dozen of the 10,000), into
@@ -86,40 +85,45 @@ export class Model {
   #special;
 
   constructor(qkv, file) {
+    const fn = 'loadModel';
     const m = qkv[INTERNAL]();
+    // The file's config and sizes are checked before the core is asked anything (weights.js), and a
+    // file the core still refuses leaves the module's memory as it was.
+    checkModelConfig(file, fn);
     const c = file.config;
-    for (const key of ['vocab_size', 'd_model', 'n_layers', 'n_heads', 'd_ff', 'max_positions']) {
-      if (!Number.isInteger(c[key]) || c[key] < 1) throw new WeightsFormatError(`loadModel: config.${key} must be a positive integer, received ${JSON.stringify(c[key])}`);
-    }
-    if (c.vocab_size !== file.vocab.length) throw new WeightsFormatError(`loadModel: config.vocab_size ${c.vocab_size} does not match the ${file.vocab.length} vocabulary entries`);
-    if (c.d_model % c.n_heads !== 0) throw new WeightsFormatError(`loadModel: n_heads ${c.n_heads} does not divide d_model ${c.d_model}`);
-    if (!file.vocab.includes('<bos>') || !file.vocab.includes('<unk>')) throw new WeightsFormatError('loadModel: the vocabulary needs <bos> and <unk>');
     this.#qkv = qkv;
     this.config = { ...c };
     this.vocab = file.vocab;
     this.#special = Uint8Array.from(file.vocab, (w) => (isSpecial(w) ? 1 : 0));
     this.provenance = file.header.provenance ?? null;
     this.#index = parseLayout(m.modelFrameLayout());
-    this.#frame = m._malloc(4 * this.#index.count);
-    this.#writeConfig();
-    // Ask the core for the packed order, then dequantise each tensor straight into wasm memory.
-    const layout = m.modelTensorLayout(this.#frame).split(',').filter(Boolean).map((e) => {
-      const [name, count] = e.split(':');
-      return { name, count: Number(count) };
-    });
-    this.#paramCount = layout.reduce((a, t) => a + t.count, 0);
-    this.#params = m._malloc(this.#paramCount * 4);
-    if (!this.#params) throw new RangeError('loadModel: not enough WebAssembly memory for the model');
-    let at = this.#params >> 2;
-    for (const { name, count } of layout) {
-      const info = file.tensorInfo(name);
-      if (!info) throw new WeightsFormatError(`loadModel: tensor ${name} is missing`);
-      if (info.count !== count) throw new WeightsFormatError(`loadModel: tensor ${name} holds ${info.count} numbers, the config needs ${count}`);
-      m.HEAPF32.set(file.tensor(name), at); // re-read HEAPF32: tensor() does not touch wasm memory, malloc above may have grown it
-      at += count;
+    try {
+      this.#frame = m._malloc(4 * this.#index.count);
+      this.#writeConfig();
+      // The core lists the packed order; every tensor is checked against the file before anything
+      // is allocated, then dequantised straight into wasm memory.
+      const listed = m.modelTensorLayout(this.#frame);
+      if (!listed) throw new WeightsFormatError(`${fn}: ${m.lastError()}`);
+      const layout = JSON.parse(listed);
+      const count = checkModelTensors(file, layout, fn);
+      if (count * 4 > MAX_MEMORY) throw new RangeError(`${fn}: the model's ${count} parameters need ${(count * 4 / 2 ** 20).toFixed(1)} MiB, over the ${MAX_MEMORY / 2 ** 20} MiB WebAssembly memory limit`);
+      this.#params = m._malloc(count * 4);
+      if (!this.#params) throw new RangeError(`${fn}: not enough WebAssembly memory for the model (${(count * 4 / 2 ** 20).toFixed(1)} MiB)`);
+      this.#paramCount = count;
+      let at = this.#params >> 2;
+      for (const [name] of layout) {
+        const values = file.tensor(name);
+        m.HEAPF32.set(values, at); // re-read HEAPF32: tensor() does not touch wasm memory, malloc above may have grown it
+        at += values.length;
+      }
+      this.#writeConfig();
+      const code = m.checkModel(this.#frame);
+      // At load, whatever the core finds wrong with the numbers is the file's fault.
+      if (code !== 0) throw new (code === OUT_OF_MEMORY ? RangeError : WeightsFormatError)(`${fn}: ${m.lastError()}`);
+    } catch (e) {
+      this.free();
+      throw e;
     }
-    this.#writeConfig();
-    this.#check('loadModel', m.checkModel(this.#frame));
   }
 
   #writeConfig() {
@@ -174,6 +178,8 @@ export class Model {
     const total = Object.values(sizes).reduce((a, b) => a + b, 0) * 4;
     const m = this.#qkv[INTERNAL]();
     if (total > this.#workBytes) {
+      // _malloc takes a 32-bit size: 12 GiB of planes would wrap to a small block the core then overruns.
+      if (total > MAX_MEMORY) throw new RangeError(`${fn}: ${n} tokens need ${(total / 2 ** 20).toFixed(0)} MiB of results, over the ${MAX_MEMORY / 2 ** 20} MiB WebAssembly memory limit`);
       if (this.#work) m._free(this.#work);
       this.#work = m._malloc(total);
       this.#workBytes = this.#work ? total : 0;
