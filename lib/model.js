@@ -5,9 +5,9 @@ import { parseWeights, readSource, WeightsFormatError, checkModelConfig, checkMo
 import { tokenize, encode } from './tokenizer.js';
 
 export const DEFAULT_MODEL = new URL('../models/tiny-lm.qkv', import.meta.url);
+export const DEFAULT_EMBEDDINGS = new URL('../models/glove-10k.qkv', import.meta.url);
 const MAX_MEMORY = 2 ** 31; // -sMAXIMUM_MEMORY in CMakeLists.txt
 const OUT_OF_MEMORY = 3; // qkv::Code::out_of_memory (src/status.h)
-export const DEFAULT_EMBEDDINGS = new URL('../models/glove-10k.qkv', import.meta.url);
 
 function checkOptions(fn, options) {
   if (options === null || typeof options !== 'object') throw new TypeError(`${fn}: options must be an object, received ${options === null ? 'null' : typeof options}`);

@@ -79,6 +79,10 @@ test('issue 12.10: corrupt numbers under a valid checksum are a WeightsFormatErr
   const inf = randomModel(r);
   inf.tensors['layers.1.attn.wk'].data[7] = -Infinity;
   await rejectsCleanly(qkv, () => qkv.loadModel(writeQkv(inf)), /tensor layers\.1\.attn\.wk: -Infinity at index 7/);
+  const half = randomModel(r);
+  half.tensors['pos_emb'].dtype = 'f16';
+  half.tensors['pos_emb'].data[5] = 70000; // past f16's largest, 65504: written as +Infinity
+  await rejectsCleanly(qkv, () => qkv.loadModel(writeQkv(half)), /tensor pos_emb: Infinity at index 5/);
   // The GloVe table is int8 with a float32 scale per row: an infinite scale, or one so large that
   // 127 × scale overflows float32, makes a row of infinities.
   const vectors = parseWeights(glove).tensorInfo('vectors');

@@ -58,9 +58,15 @@ test('rows dequantised one at a time equal the whole tensor dequantised (int8 an
   };
   check(parseWeights(glove), 'vectors'); // int8 with per-row scales
   check(parseWeights(readFileSync(new URL('../../models/tiny-lm.qkv', import.meta.url))), 'pos_emb'); // int8
-  // f32 (the tests' writer writes only f32; no shipped file uses f16).
+  // f32 and f16 (no shipped file uses f16), from the tests' writer.
   const vocab = ['<bos>', '<unk>', 'a', 'b', 'c'];
-  check(parseWeights(writeQkv(randomModel(rng(3), { vocab, d: 8, layers: 1, heads: 2, ff: 16, positions: 8 }))), 'tok_emb');
+  const small = randomModel(rng(3), { vocab, d: 8, layers: 1, heads: 2, ff: 16, positions: 8 });
+  check(parseWeights(writeQkv(small)), 'tok_emb');
+  small.tensors.tok_emb.dtype = 'f16';
+  const half = parseWeights(writeQkv(small));
+  check(half, 'tok_emb');
+  const exact = small.tensors.tok_emb.data;
+  half.tensor('tok_emb').forEach((x, i) => assert.ok(Math.abs(x - exact[i]) <= 2 ** -11 * Math.abs(exact[i]) + 2 ** -24, `f16 ${i}`));
   // Embeddings hand out rows that are dequantised when first looked up: the same numbers.
   const qkv = await loadAttention();
   const emb = await qkv.loadEmbeddings(glove), table = parseWeights(glove).tensor('vectors');
