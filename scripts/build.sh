@@ -28,7 +28,20 @@ build_wasm() {
   for f in qkv-simd.js qkv-simd.wasm qkv-scalar.js qkv-scalar.wasm; do
     cmp -s "build/wasm/$f" "dist/$f" || cp "build/wasm/$f" "dist/$f"
   done
+  build_css
   build_page
+}
+
+# The element's styles as a module (dist/attention-css.js) that its JavaScript imports: no separate
+# fetch, and nothing for an application's bundler to configure (a css-loader rule once turned the
+# stylesheet into something else). web/attention.css stays the source, and the page links it.
+build_css() {
+  node -e '
+    const fs = require("fs");
+    const text = "// Made from web/attention.css by scripts/build.sh: the styles of <qkv-attention>.\n" +
+      "export default " + JSON.stringify(fs.readFileSync("web/attention.css", "utf8")) + ";\n";
+    const out = "dist/attention-css.js";
+    if (!fs.existsSync(out) || fs.readFileSync(out, "utf8") !== text) fs.writeFileSync(out, text);'
 }
 
 # The demo page's scripts as one module (dist/page.js, next to the wasm it loads): 17 modules are

@@ -32,7 +32,7 @@ test('an esbuild bundle for the browser builds without node: imports, and runs f
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'entry.js'), `
     import { loadAttention } from ${JSON.stringify(join(root, 'lib/index.js'))};
-    const qkv = await loadAttention({ backend: 'simd', wasmUrl: new URL('./qkv-simd.wasm', import.meta.url) });
+    const qkv = await loadAttention({ backend: 'simd', assets: { 'qkv-simd.wasm': new URL('./qkv-simd.wasm', import.meta.url) } });
     globalThis.result = qkv.attention({ q: [1, 0], k: [1, 0, 0, 1], v: [1, 2, 3, 4], dim: 2 }).output[0];
   `);
   const esbuild = await import('esbuild');
@@ -42,7 +42,7 @@ test('an esbuild bundle for the browser builds without node: imports, and runs f
   assert.ok(!/from\s*["']node:/.test(bundle) && !/require\(["']node:/.test(bundle), 'no node: imports in the browser bundle');
   // esbuild leaves new URL(…, import.meta.url) alone: the .wasm goes next to the bundle.
   copyFileSync(join(root, 'dist', 'qkv-simd.wasm'), join(dir, 'out', 'qkv-simd.wasm'));
-  // Node can run the browser bundle too when handed the bytes through wasmUrl (file: URL).
+  // Node can run the browser bundle too: the assets option's file: URL is read from disk.
   await import(join(dir, 'out', 'entry.js'));
   const e = Math.exp(1 / Math.sqrt(2));
   assert.ok(Math.abs(globalThis.result - (e + 3) / (e + 1)) < 1e-6);
