@@ -1,7 +1,7 @@
 // Where the package's files are and how they are read: the .wasm builds (dist/) and the weights
-// (models/). By default each is found next to the module that needs it (`new URL('../dist/…',
-// import.meta.url)`, which webpack and Vite turn into emitted files of their own); the `assets` option
-// moves them, like onnxruntime-web's wasmPaths:
+// (models/). By default each is found next to the module that needs it (a `new URL` of its path
+// relative to `import.meta.url`, which webpack and Vite turn into emitted files of their own); the
+// `assets` option moves them, like onnxruntime-web's wasmPaths:
 //   assets: 'https://example.org/qkv/'   a folder laid out like the package: dist/*.wasm, models/*.qkv
 //   assets: { 'qkv-simd.wasm': url, … }  a URL per file name; a file not named keeps its default
 // Reading is the same for every file: fs in Node for file: URLs and paths, fetch elsewhere, and one

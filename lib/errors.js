@@ -9,6 +9,7 @@
 //                      ERR_QKV_UNSUPPORTED       this engine cannot run the requested build
 // The same classes and codes whether a check fails in JavaScript or in the core (whose status values,
 // src/status.h, map onto them here), for attention, multi-head attention, the model and the loaders.
+// A status this file does not know (a core newer than it, or a bug) is a plain Error, ERR_QKV_INTERNAL.
 import { WeightsFormatError } from './weights.js';
 
 export { WeightsFormatError };

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the core: `wasm` (the two WebAssembly modules, copied to dist/, and the demo page's bundle), `native` (library and
+# Builds the core: `wasm` (the package: the two WebAssembly modules and the element's styles in dist/,
+# custom-elements.json, and the demo page's bundle), `native` (library and
 # GoogleTest tests), `sanitize` (the same tests under ASan and UBSan), `all` (those three), or
 # `bench` (wasm, and the kernel module bench/bench.mjs measures the wasm SIMD peak with). Incremental: a
 # second run with nothing changed takes about a second.
@@ -29,6 +30,7 @@ build_wasm() {
     cmp -s "build/wasm/$f" "dist/$f" || cp "build/wasm/$f" "dist/$f"
   done
   build_css
+  node scripts/custom-elements.mjs
   build_page
 }
 
