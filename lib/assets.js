@@ -59,14 +59,25 @@ function absolute(fn, name, text) {
 
 /** The URL of `file` under the (checked) `assets` option, or `fallback()` (the package's own copy). */
 export function assetUrl(fn, file, assets, fallback) {
-  if (assets === undefined) return fallback();
+  if (assets === undefined) return packaged(fn, file, fallback);
   if (typeof assets === 'string' || assets instanceof URL) {
     const folder = absolute(fn, 'assets', String(assets));
     if (!folder.pathname.endsWith('/')) folder.pathname += '/'; // 'https://x/qkv' means the folder qkv/
     return new URL(folderOf(file) + file, folder);
   }
   const mapped = assets[file];
-  return mapped === undefined ? fallback() : absolute(fn, `assets[${JSON.stringify(file)}]`, String(mapped));
+  return mapped === undefined ? packaged(fn, file, fallback) : absolute(fn, `assets[${JSON.stringify(file)}]`, String(mapped));
+}
+
+// The package's own copy of `file`. Code bundled as a script (IIFE, CommonJS) has no import.meta.url
+// to find it from: then the assets option must say where it is.
+function packaged(fn, file, fallback) {
+  try {
+    return fallback();
+  } catch (e) {
+    throw new AssetError(`${fn}: cannot tell where ${file} is (this code has no import.meta.url: bundled as a script?); ` +
+      `set the \`assets\` option to the folder holding the package's dist/ and models/`, { cause: e });
+  }
 }
 
 function hint(file) {

@@ -87,6 +87,8 @@ async function instantiate(fn, build, url, bytes) {
     { url: url && String(url), cause: e });
   const module = await new Promise((resolve, reject) => {
     factory({
+      // Given, so that the glue never builds a URL of its own (it would need import.meta.url).
+      locateFile: (file) => file,
       instantiateWasm(imports, receive) {
         WebAssembly.instantiate(compiled, imports).then((instance) => {
           try {
