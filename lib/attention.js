@@ -114,20 +114,21 @@ export class Attention {
       throw invalidArgument(`${fn}: pass dim (the query/key vector length) or queries (the number of query rows)`);
     }
     const bh = batch * heads;
-    const dim = inferDim(fn, 'dim', givenDim, 'q', q, 'batch×heads×queries', bh * (givenQueries ?? 1));
-    const queries = inferDim(fn, 'queries', givenQueries, 'q', q, 'batch×heads×dim', bh * dim);
-    const keys = inferDim(fn, 'keys', givenKeys, 'k', k, 'batch×heads×dim', bh * dim);
-    const valueDim = inferDim(fn, 'valueDim', givenValueDim, 'v', v, 'batch×heads×keys', bh * keys);
+    const qn = lengthOf(q), kn = lengthOf(k), vn = lengthOf(v); // once each: a typed array's costs a getter call
+    const dim = inferDim(fn, 'dim', givenDim, 'q', qn, 'batch×heads×queries', bh * (givenQueries ?? 1));
+    const queries = inferDim(fn, 'queries', givenQueries, 'q', qn, 'batch×heads×dim', bh * dim);
+    const keys = inferDim(fn, 'keys', givenKeys, 'k', kn, 'batch×heads×dim', bh * dim);
+    const valueDim = inferDim(fn, 'valueDim', givenValueDim, 'v', vn, 'batch×heads×keys', bh * keys);
     const qLength = bh * queries * dim, kLength = bh * keys * dim, vLength = bh * keys * valueDim;
-    if (lengthOf(q) !== qLength) throw lengthError(fn, 'q', q, [['batch', batch], ['heads', heads], ['queries', queries], ['dim', dim]]);
-    if (lengthOf(k) !== kLength) throw lengthError(fn, 'k', k, [['batch', batch], ['heads', heads], ['keys', keys], ['dim', dim]]);
-    if (lengthOf(v) !== vLength) throw lengthError(fn, 'v', v, [['batch', batch], ['heads', heads], ['keys', keys], ['valueDim', valueDim]]);
+    if (qn !== qLength) throw lengthError(fn, 'q', qn, [['batch', batch], ['heads', heads], ['queries', queries], ['dim', dim]]);
+    if (kn !== kLength) throw lengthError(fn, 'k', kn, [['batch', batch], ['heads', heads], ['keys', keys], ['dim', dim]]);
+    if (vn !== vLength) throw lengthError(fn, 'v', vn, [['batch', batch], ['heads', heads], ['keys', keys], ['valueDim', valueDim]]);
     let additiveDim = 0;
     if (scoring === 'additive') {
       additiveDim = lengthOf(va);
       if (additiveDim < 1) throw outOfRange(`${fn}: additive.va must hold at least one number, received 0`);
-      expectLength(fn, 'additive.wq', wq, [['dim', dim], ['additiveDim', additiveDim]]);
-      expectLength(fn, 'additive.wk', wk, [['dim', dim], ['additiveDim', additiveDim]]);
+      expectLength(fn, 'additive.wq', lengthOf(wq), [['dim', dim], ['additiveDim', additiveDim]]);
+      expectLength(fn, 'additive.wk', lengthOf(wk), [['dim', dim], ['additiveDim', additiveDim]]);
     }
     const plane = bh * queries * keys;
     checkMaskShapes(fn, m, batch, heads, queries, keys);
@@ -136,9 +137,9 @@ export class Attention {
     if (outScores) checkOutLength(fn, 'scores', outScores, plane);
     if (outLogits) checkOutLength(fn, 'logits', outLogits, plane);
 
-    const b = this.#bridge, F = b.begin('attention');
-    b.int(F.batch, batch); b.int(F.heads, heads); b.int(F.queries, queries); b.int(F.keys, keys);
-    b.int(F.dim, dim); b.int(F.valueDim, valueDim); b.int(F.scoring, SCORING[scoring]); b.int(F.additiveDim, additiveDim);
+    const b = this.#bridge, F = b.begin('attention'), w = b.words, at = b.base;
+    w[at + F.batch] = batch; w[at + F.heads] = heads; w[at + F.queries] = queries; w[at + F.keys] = keys;
+    w[at + F.dim] = dim; w[at + F.valueDim] = valueDim; w[at + F.scoring] = SCORING[scoring]; w[at + F.additiveDim] = additiveDim;
     b.input(F.q, 'q', q, qLength);
     b.input(F.k, 'k', k, kLength);
     b.input(F.v, 'v', v, vLength);
@@ -195,16 +196,16 @@ export class Attention {
       if (dModel < 1 || dModel * dModel !== len) throw outOfRange(`${fn}: params.wq must be dModel×dModel; its length ${len} is not a square`);
     }
     if (dModel % heads !== 0) throw outOfRange(`${fn}: heads must divide dModel: dModel ${dModel} is not a multiple of heads ${heads}`);
-    const n = inferDim(fn, 'the sequence length', givenLength, 'x', x, 'batch×dModel', batch * dModel);
-    const dContext = cross ? inferDim(fn, 'dContext', givenDContext, 'params.wk', wk, 'dModel', dModel) : dModel;
-    const len = cross ? inferDim(fn, 'the context length', givenContextLength, 'context', context, 'batch×dContext', batch * dContext) : n;
-    expectLength(fn, 'x', x, [['batch', batch], ['length', n], ['dModel', dModel]]);
-    if (cross) expectLength(fn, 'context', context, [['batch', batch], ['contextLength', len], ['dContext', dContext]]);
-    expectLength(fn, 'params.wq', wq, [['dModel', dModel], ['dModel', dModel]]);
-    expectLength(fn, 'params.wk', wk, [['dContext', dContext], ['dModel', dModel]]);
-    expectLength(fn, 'params.wv', wv, [['dContext', dContext], ['dModel', dModel]]);
-    expectLength(fn, 'params.wo', wo, [['dModel', dModel], ['dModel', dModel]]);
-    for (const name in biases) expectLength(fn, `params.${name}`, biases[name], [['dModel', dModel]]);
+    const n = inferDim(fn, 'the sequence length', givenLength, 'x', lengthOf(x), 'batch×dModel', batch * dModel);
+    const dContext = cross ? inferDim(fn, 'dContext', givenDContext, 'params.wk', lengthOf(wk), 'dModel', dModel) : dModel;
+    const len = cross ? inferDim(fn, 'the context length', givenContextLength, 'context', lengthOf(context), 'batch×dContext', batch * dContext) : n;
+    expectLength(fn, 'x', lengthOf(x), [['batch', batch], ['length', n], ['dModel', dModel]]);
+    if (cross) expectLength(fn, 'context', lengthOf(context), [['batch', batch], ['contextLength', len], ['dContext', dContext]]);
+    expectLength(fn, 'params.wq', lengthOf(wq), [['dModel', dModel], ['dModel', dModel]]);
+    expectLength(fn, 'params.wk', lengthOf(wk), [['dContext', dContext], ['dModel', dModel]]);
+    expectLength(fn, 'params.wv', lengthOf(wv), [['dContext', dContext], ['dModel', dModel]]);
+    expectLength(fn, 'params.wo', lengthOf(wo), [['dModel', dModel], ['dModel', dModel]]);
+    for (const name in biases) expectLength(fn, `params.${name}`, lengthOf(biases[name]), [['dModel', dModel]]);
     const dHead = dModel / heads;
     checkMaskShapes(fn, m, batch, heads, n, len);
     const plane = batch * heads * n * len;
@@ -241,24 +242,23 @@ export { bridgeOf };
 // A Tensor's length is its own (private, the object frozen); a typed array's comes from the engine.
 const lengthOf = (value) => (ArrayBuffer.isView(value) ? typedLength(value) : value.length);
 
-// The error for a tensor whose length is not the product of `dims`, e.g.
+// The error for a tensor of `length` numbers, not the product of `dims`, e.g.
 // [['batch', 2], ['heads', 1], ['queries', 3], ['dim', 4]]. Built only on this error path, so that a
 // correct call allocates nothing for its checks.
-function lengthError(fn, name, value, dims) {
+function lengthError(fn, name, length, dims) {
   const expected = dims.reduce((p, [, n]) => p * n, 1);
   return outOfRange(`${fn}: ${name} must hold ${dims.map(([d]) => d).join('×')} = ` +
-    `${dims.map(([, n]) => n).join('×')} = ${expected} numbers, received ${lengthOf(value)}`);
+    `${dims.map(([, n]) => n).join('×')} = ${expected} numbers, received ${length}`);
 }
 
-function expectLength(fn, name, value, dims) {
-  if (lengthOf(value) !== dims.reduce((p, [, n]) => p * n, 1)) throw lengthError(fn, name, value, dims);
+function expectLength(fn, name, length, dims) {
+  if (length !== dims.reduce((p, [, n]) => p * n, 1)) throw lengthError(fn, name, length, dims);
 }
 
-// Infers a dimension that was not given from a tensor's length; throws when it does not divide.
+// Infers a dimension that was not given from a tensor's length `len`; throws when it does not divide.
 // `otherNames` ('batch×heads×dim') name the factors of `other`, the product of the other dimensions.
-function inferDim(fn, dimName, given, tensorName, tensor, otherNames, other) {
+function inferDim(fn, dimName, given, tensorName, len, otherNames, other) {
   if (given !== undefined) return given;
-  const len = lengthOf(tensor);
   if (len === 0 || len % other !== 0) {
     throw outOfRange(`${fn}: cannot infer ${dimName}: ${tensorName} has ${len} numbers, which is not a positive ` +
       `multiple of ${otherNames} = ${other}; pass ${dimName} explicitly`);

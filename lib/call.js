@@ -117,6 +117,15 @@ export class Bridge {
     return F;
   }
 
+  /** The memory as 32-bit words, and the call frame's first word in it: for a caller writing many fields. */
+  get words() {
+    return this.#i32;
+  }
+
+  get base() {
+    return this.#base;
+  }
+
   /** The frame's address, for the embind helpers that read a frame (modelTensorLayout). */
   get frame() {
     return this.#frame;
