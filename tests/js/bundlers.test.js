@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from '../../scripts/serve.mjs';
+import { ARTIFACTS } from '../browser/chromium.js';
 import { loadAttention } from '../../lib/index.js';
 import { loadModel } from '../../lib/model.js';
 
@@ -72,6 +73,7 @@ before(async () => {
   expected = { next: r.next.map((p) => [p.token, p.probability]), headWeights: [...r.layers[1].heads[2].weights] };
   model.free();
 
+  mkdirSync(ARTIFACTS, { recursive: true });
   profile = mkdtempSync(join(tmpdir(), 'qkv-chromium-'));
   browser = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium', headless: true,
@@ -88,7 +90,7 @@ after(async () => {
 const filesUnder = (folder) => readdirSync(folder, { recursive: true }).filter((f) => statSync(join(folder, f)).isFile());
 
 // Serves `folder` at / under the CSP and opens `path`; returns window.result and what went wrong.
-async function open(folder, path) {
+async function open(folder, path, screenshot = null) {
   const { server, url } = await startServer({ extraMounts: [['/favicon.svg', join(root, 'web', 'favicon.svg')], ['/', folder]] });
   const tab = await browser.newPage();
   const problems = [], requests = [];
@@ -98,6 +100,7 @@ async function open(folder, path) {
   try {
     await tab.goto(url + path);
     await tab.waitForFunction(() => window.result, null, { timeout: 30_000 });
+    if (screenshot) await tab.screenshot({ path: join(ARTIFACTS, screenshot), fullPage: true });
     return { result: await tab.evaluate(() => window.result), problems, requests };
   } catch (e) {
     throw new Error(`${folder}/${path}: ${e.message}\n${problems.join('\n')}`);
@@ -141,7 +144,7 @@ test('Vite: `vite build` of the app and of an attention()-only app', async () =>
     builds[out] = join(dir, out);
     await vite.build({ root: project, logLevel: 'error', configFile: false, build: { outDir: builds[out], rollupOptions: { input: join(project, input) } } });
   }
-  checkApp('Vite', await open(builds.vite, 'index.html'));
+  checkApp('Vite', await open(builds.vite, 'index.html', 'bundled-vite.png'));
   checkOnly('Vite, attention() only', builds['vite-only'], await open(builds['vite-only'], 'only.html'));
 });
 
@@ -173,7 +176,7 @@ test('esbuild: a bundle, the package files copied as the README says, the assets
     writeFileSync(join(builds[name], 'index.html'), page('main.js', '/qkv/'));
   }
   for (const folder of ['dist', 'models']) cpSync(join(project, 'node_modules', 'qkv-attention', folder), join(builds.esbuild, 'qkv', folder), { recursive: true });
-  checkApp('esbuild', await open(builds.esbuild, 'index.html'));
+  checkApp('esbuild', await open(builds.esbuild, 'index.html', 'bundled-esbuild.png'));
   cpSync(join(project, 'node_modules', 'qkv-attention', 'dist'), join(builds['esbuild-only'], 'qkv', 'dist'), { recursive: true });
   checkOnly('esbuild, attention() only', builds['esbuild-only'], await open(builds['esbuild-only'], 'index.html'));
 });
