@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadAttention } from '../lib/index.js';
+import { loadModel } from '../lib/model.js';
 import { rng } from '../tests/js/reference.js';
 
 const { values: args } = parseArgs({ options: {
@@ -66,7 +67,7 @@ for (const backend of args.backend === 'all' ? ['simd', 'scalar'] : [args.backen
       default: qkv.tensor(c.n * c.d).free();
     }
   });
-  const model = await qkv.loadModel();
+  const model = await loadModel(undefined, { attention: qkv });
   let last = null;
   phase('model runs', qkv, Number(args.runs), (i) => {
     const text = sentences[i % sentences.length];

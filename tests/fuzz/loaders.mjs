@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadAttention, WeightsFormatError } from '../../lib/index.js';
+import { loadModel, loadEmbeddings } from '../../lib/model.js';
 import { writeQkv, randomModel, assemble, disassemble, withValidChecksum } from '../js/qkv-writer.js';
 import { rng } from '../js/reference.js';
 
@@ -147,7 +148,7 @@ async function attempt(qkv, loader, bytes) {
   const t0 = performance.now();
   let outcome = 'loaded';
   try {
-    const loaded = await qkv[loader](bytes);
+    const loaded = await (loader === 'loadModel' ? loadModel(bytes, { attention: qkv }) : loadEmbeddings(bytes));
     stats.loaded += 1;
     try { // use what was loaded: only the documented error kinds may come out
       if (loader === 'loadModel') loaded.run('the cat sat on the mat', { truncate: true });

@@ -5,7 +5,7 @@
 // overrun or a silently wrong result, and the module keeps working.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { INTERNAL } from '../../lib/internal.js';
+import { bridgeOf } from '../../lib/attention.js';
 import { BACKENDS, load } from './backends.js';
 
 const OUT_OF_MEMORY = 3, NON_FINITE = 4; // qkv::Code (src/status.h)
@@ -36,16 +36,18 @@ function callFrame(m, layoutText, fields, run) {
 }
 
 const attention = (m, fields) => callFrame(m, m.attentionFrameLayout(), fields, (f) => m._qkv_run_attention(f));
-const model = (m, fields, call) => callFrame(m, m.modelFrameLayout(), fields, (f) => m[call](f));
+// call: 'modelTensorLayout' (embind, returns text), 'run' or 'check' (the plain exports).
+const model = (m, fields, call) => callFrame(m, m.modelFrameLayout(), fields,
+  (f) => (call === 'modelTensorLayout' ? m.modelTensorLayout(f) : m[`_qkv_${call}_model`](f)));
 
 for (const backend of BACKENDS) {
   test(`${backend}: issue 12.2: the model layout of d_model 4097 × d_ff 2^20 is refused, not wrapped to 2^20`, async () => {
-    const m = (await load(backend))[INTERNAL]();
+    const m = bridgeOf(await load(backend)).module;
     const config = { vocabSize: 2, dModel: 4097, layers: 1, heads: 1, dFF: 2 ** 20, maxPositions: 1, normEps: 1e-5 };
     assert.equal(model(m, config, 'modelTensorLayout'), '');
     assert.match(m.lastError(), /^model config: tensor layers\.0\.mlp\.w1 holds more numbers than the address space$/);
     // d_model 65537: d_model² wraps to 131073.
-    assert.equal(model(m, { ...config, dModel: 65537, dFF: 1 }, 'checkModel'), OUT_OF_MEMORY);
+    assert.equal(model(m, { ...config, dModel: 65537, dFF: 1 }, 'check'), OUT_OF_MEMORY);
     assert.match(m.lastError(), /tensor layers\.0\.attn\.wq holds more numbers than the address space/);
     // What fits is listed with shapes, in packed order.
     const small = JSON.parse(model(m, { ...config, dModel: 4, dFF: 8, heads: 2 }, 'modelTensorLayout'));
@@ -54,7 +56,7 @@ for (const backend of BACKENDS) {
   });
 
   test(`${backend}: issue 12.2: a forward pass whose scratch n·d_ff wraps 32 bits is refused, not overrun`, async () => {
-    const qkv = await load(backend), m = qkv[INTERNAL]();
+    const qkv = await load(backend), m = bridgeOf(qkv).module;
     // d_model 1, d_ff 2^20, 4,097 tokens: n·(3·d_model + d_ff) = 4097·1048579 floats, which a 32-bit
     // size_t wrapped to about 1 M, and the MLP then wrote 4 G floats into it.
     const config = { vocabSize: 2, dModel: 1, layers: 1, heads: 1, dFF: 2 ** 20, maxPositions: 4097, normEps: 1e-5 };
@@ -63,16 +65,16 @@ for (const backend of BACKENDS) {
     const params = new Float32Array(count).fill(0.01);
     const fields = { ...config, params, paramCount: count, ids: new Int32Array(4097), n: 4097 };
     const before = qkv.memoryBytes;
-    assert.equal(model(m, fields, 'runModel'), OUT_OF_MEMORY);
+    assert.equal(model(m, fields, 'run'), OUT_OF_MEMORY);
     assert.match(m.lastError(), /^model: 4097 tokens need more memory than the address space has$/);
-    assert.equal(model(m, { ...fields, paramCount: count - 1 }, 'runModel'), 1);
+    assert.equal(model(m, { ...fields, paramCount: count - 1 }, 'run'), 1);
     assert.match(m.lastError(), new RegExp(`expected ${count} numbers for this config, received ${count - 1}`));
-    assert.equal(model(m, { ...fields, ids: new Int32Array(8), n: 8 }, 'runModel'), 0, 'a short input runs');
+    assert.equal(model(m, { ...fields, ids: new Int32Array(8), n: 8 }, 'run'), 0, 'a short input runs');
     assert.ok(qkv.memoryBytes - before < 64 * 2 ** 20, 'no scratch of the wrapped size was taken');
   });
 
   test(`${backend}: attention shapes larger than the 32-bit address space are refused before any read`, async () => {
-    const qkv = await load(backend), m = qkv[INTERNAL]();
+    const qkv = await load(backend), m = bridgeOf(qkv).module;
     const one = new Float32Array([0.5]);
     const w = 2 ** 16, big = 2 ** 31 - 1;
     // batch, heads, queries, keys, dim, valueDim: q, k, v, output or the weights plane past 2^30 floats.
@@ -86,7 +88,7 @@ for (const backend of BACKENDS) {
   });
 
   test(`${backend}: issue 12.4: the core refuses NaN and +Infinity in an additive mask, on both paths`, async () => {
-    const qkv = await load(backend), m = qkv[INTERNAL]();
+    const qkv = await load(backend), m = bridgeOf(qkv).module;
     const q = new Float32Array([1, 0]), k = new Float32Array([1, 0, 0, 1]), v = new Float32Array([1, 2, 3, 4]);
     const base = { batch: 1, heads: 1, queries: 1, keys: 2, dim: 2, valueDim: 2, q, k, v, scoring: 1, scale: 0, temperature: 1,
       additiveMaskBatch: 1, additiveMaskHeads: 1, output: new Float32Array(2) };
