@@ -286,6 +286,47 @@ TEST_P(AttentionTest, BadArgumentsAreReportedNotCrashed) {
   EXPECT_NE(s.message.find("k must hold finite numbers, received NaN at index 3"), std::string::npos) << s.message;
 }
 
+// NaN and +inf in an additive mask are refused by the core itself (issue 12, item 4): on both paths
+// (weights materialised, output only), by every kernel set alike, and in multi-head attention;
+// -inf still masks a key.
+TEST_P(AttentionTest, AdditiveMaskRejectsNaNAndPlusInfinity) {
+  std::mt19937 rng(19);
+  // 37 keys: the bad entry sits in a tail past the vector width, and past a 1024-entry check chunk.
+  Problem p = make_problem(2, 2, 31, 37, 5, 3, rng);
+  const size_t plane = size_t(p.nq) * p.nk;
+  for (bool online : {false, true}) {
+    for (float bad : {std::nanf(""), INFINITY}) {
+      for (size_t at : {size_t(0), plane - 1, 3 * plane + 1030}) {
+        std::vector<float> mask(4 * plane, 0.0f);
+        mask[at] = bad;
+        AttentionArgs a = p.args();
+        if (online) a.weights = nullptr;
+        a.mask.add_mask = {mask.data(), 2, 2};
+        const Status s = attention(a, kn(), scratch);
+        EXPECT_EQ(s.code, Code::non_finite) << "index " << at;
+        const std::string want = std::string("additiveMask must hold finite numbers or -Infinity (to mask a key), received ") +
+                                 (std::isnan(bad) ? "NaN" : "+Infinity") + " at index " + std::to_string(at);
+        EXPECT_NE(s.message.find(want), std::string::npos) << s.message;
+      }
+    }
+    std::vector<float> mask(plane, 0.0f);
+    mask[1] = -INFINITY;  // query 0 may not see key 1
+    AttentionArgs a = p.args();
+    a.mask.add_mask = {mask.data(), 1, 1};
+    if (online) a.weights = nullptr;
+    ASSERT_TRUE(attention(a, kn(), scratch).ok());
+    if (!online) EXPECT_EQ(p.weights[1], 0.0f);
+  }
+  const int D = 4;
+  auto x = random_vector(size_t(3) * D, rng), w = random_vector(size_t(D) * D, rng);
+  std::vector<float> out(x.size()), mask(9, 0.0f);
+  mask[4] = std::nanf("");
+  MhaArgs m;
+  m.n = 3, m.d_model = D, m.heads = 2, m.x = x.data(), m.w_q = m.w_k = m.w_v = m.w_o = w.data(), m.output = out.data();
+  m.mask.add_mask = {mask.data(), 1, 1};
+  EXPECT_EQ(multi_head_attention(m, kn(), scratch).code, Code::non_finite);
+}
+
 // Multi-head attention against a reference assembled from float64 pieces.
 TEST_P(AttentionTest, MultiHeadSelfAndCrossAttentionMatchFloat64) {
   std::mt19937 rng(18);
