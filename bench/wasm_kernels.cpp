@@ -56,12 +56,12 @@ __attribute__((used)) double qkv_tile(int kind, int iters) {
     if (kind == 4) kn.pack_panels(C, D, v, D, packed);
     if (kind == 2 || kind >= 5) for (size_t r = 0; r < R; ++r) m[r] = -1e30f, l[r] = 0.0f;
     if (kind == 2) kn.softmax_online(R, C, tile, C, m, l, scale);
-    if (kind == 8) kn.softmax_online_exp2(R, C, tile, C, m, l, scale);
+    if (kind == 8) kn.softmax_online(R, C, tile, C, m, l, scale);
     if (kind == 9) sink += kn.first_non_finite(R * D + 2 * C * D, q);
     if (kind == 5 || kind == 6) kn.gemm_nt_softmax_online(R, C, D, 0.18f, q, D, packed, tile, C, m, l, scale);
     if (kind == 7) {
       kn.gemm_nt_packed(R, C, D, 0.18f, q, D, packed, tile, C);
-      kn.softmax_online_exp2(R, C, tile, C, m, l, scale);
+      kn.softmax_online(R, C, tile, C, m, l, scale);
     }
     if (kind == 6 || kind == 7) kn.gemm_nn_acc(R, D, C, tile, C, v, D, scale, out, D);
   }
