@@ -30,9 +30,12 @@ export class WeightsFormatError extends Error {
 /** True when this JavaScript engine runs WebAssembly SIMD128. */
 export function simdSupported(): boolean;
 
+/** True when this JavaScript engine runs relaxed SIMD (fused multiply-add), which backend 'fma' needs. */
+export function relaxedSimdSupported(): boolean;
+
 export interface LoadOptions {
-  /** 'auto' (default) picks SIMD when the engine has it, else scalar. */
-  backend?: 'auto' | 'simd' | 'scalar';
+  /** 'auto' (default) picks relaxed SIMD (fused multiply-add) when the engine has it, else SIMD128, else scalar. */
+  backend?: 'auto' | 'fma' | 'simd' | 'scalar';
   /** Where to fetch the .wasm from (for bundlers and CDNs); the default is next to the module. */
   wasmUrl?: string | URL;
   /** The .wasm bytes, when the caller already has them. */
@@ -41,7 +44,7 @@ export interface LoadOptions {
 
 /**
  * Loads the WebAssembly module (once per backend) and resolves to an {@link Attention} instance.
- * @throws TypeError for bad options; rejects when the wasm cannot be loaded or SIMD is forced but missing.
+ * @throws TypeError for bad options; rejects when the wasm cannot be loaded or a backend is forced that the engine lacks.
  */
 export function loadAttention(options?: LoadOptions): Promise<Attention>;
 
@@ -175,8 +178,8 @@ export interface MultiHeadResult {
 /** A loaded module. Errors are thrown as TypeError (wrong type or option) or RangeError (wrong size or value, out of memory, non-finite input), with `code` set when the core reported them. */
 export class Attention {
   private constructor();
-  /** 'wasm-simd128' or 'wasm-scalar'. */
-  readonly backend: 'wasm-simd128' | 'wasm-scalar';
+  /** 'wasm-relaxed-simd', 'wasm-simd128' or 'wasm-scalar'. */
+  readonly backend: 'wasm-relaxed-simd' | 'wasm-simd128' | 'wasm-scalar';
   /** Name of the kernel set inside the module. */
   readonly kernels: string;
   /** Bytes of WebAssembly memory the module holds (grows on demand up to 2 GiB). */

@@ -1,5 +1,6 @@
-// qkv-attention: the package entry. Picks the SIMD or scalar WebAssembly build, loads it in Node,
-// browsers, workers and bundlers, and gives the core names, defaults, checks and clear errors.
+// qkv-attention: the package entry. Picks the relaxed-SIMD, SIMD or scalar WebAssembly build, loads
+// it in Node, browsers, workers and bundlers, and gives the core names, defaults, checks and clear
+// errors.
 // The wasm side sees only call frames (see bindings/frames.h): JavaScript validates every argument first, so
 // that a bad call throws here, names the argument, and leaves the module working.
 
@@ -17,13 +18,19 @@ const MAX_MEMORY = 2 ** 31; // -sMAXIMUM_MEMORY in CMakeLists.txt
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10,
   1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
 
+// Three splats and f32x4.relaxed_madd (0xfd 0x85 0x02): valid only where relaxed SIMD is supported.
+const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 19,
+  1, 17, 0, 65, 0, 253, 15, 65, 0, 253, 15, 65, 0, 253, 15, 253, 133, 2, 11]);
+const validates = (probe) => { try { return typeof WebAssembly === 'object' && WebAssembly.validate(probe); } catch { return false; } };
+
 /** True when this engine runs WebAssembly SIMD128. */
 export function simdSupported() {
-  try {
-    return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
-  } catch {
-    return false;
-  }
+  return validates(SIMD_PROBE);
+}
+
+/** True when this engine runs relaxed SIMD (f32x4.relaxed_madd), which the 'fma' build needs. */
+export function relaxedSimdSupported() {
+  return validates(RELAXED_PROBE);
 }
 
 const isNode = typeof process === 'object' && typeof process.versions?.node === 'string' &&
@@ -37,10 +44,14 @@ async function readNodeFile(url) {
   return fs.readFileSync(url);
 }
 
-const GLUE = {
-  simd: () => import('../dist/qkv-simd.js'),
-  scalar: () => import('../dist/qkv-scalar.js'),
+// Per flavour: its glue, its wasm file, its backend name. The relaxed-SIMD (FMA) wasm shares the SIMD glue.
+const FLAVOURS = {
+  fma: { glue: () => import('../dist/qkv-simd.js'), wasm: 'qkv-simd-fma.wasm', name: 'wasm-relaxed-simd', ok: relaxedSimdSupported },
+  simd: { glue: () => import('../dist/qkv-simd.js'), wasm: 'qkv-simd.wasm', name: 'wasm-simd128', ok: simdSupported },
+  scalar: { glue: () => import('../dist/qkv-scalar.js'), wasm: 'qkv-scalar.wasm', name: 'wasm-scalar', ok: () => true },
 };
+// A literal new URL(…, import.meta.url), so that bundlers emit the file; the SIMD glue finds its own.
+const FMA_WASM_URL = () => new URL('../dist/qkv-simd-fma.wasm', import.meta.url);
 
 const loaded = new Map();
 
@@ -53,12 +64,13 @@ export function loadAttention(options = {}) {
     throw new TypeError(`loadAttention: options must be an object, received ${describe(options)}`);
   }
   const { backend = 'auto', wasmUrl, wasmBinary } = options;
-  if (!['auto', 'simd', 'scalar'].includes(backend)) {
-    throw new TypeError(`loadAttention: backend must be 'auto', 'simd' or 'scalar', received ${describe(backend)}`);
+  if (!['auto', 'fma', 'simd', 'scalar'].includes(backend)) {
+    throw new TypeError(`loadAttention: backend must be 'auto', 'fma', 'simd' or 'scalar', received ${describe(backend)}`);
   }
-  const flavour = backend === 'auto' ? (simdSupported() ? 'simd' : 'scalar') : backend;
-  if (flavour === 'simd' && !simdSupported()) {
-    return Promise.reject(new Error('loadAttention: backend \'simd\' was asked for, but this engine has no WebAssembly SIMD128'));
+  const flavour = backend === 'auto' ? Object.keys(FLAVOURS).find((f) => FLAVOURS[f].ok()) : backend;
+  if (!FLAVOURS[flavour].ok()) {
+    const what = flavour === 'fma' ? 'relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd)' : 'WebAssembly SIMD128';
+    return Promise.reject(new Error(`loadAttention: backend '${flavour}' was asked for, but this engine has no ${what}`));
   }
   const key = wasmUrl || wasmBinary ? null : flavour; // custom sources are not memoised
   if (key && loaded.has(key)) return loaded.get(key);
@@ -71,7 +83,7 @@ export function loadAttention(options = {}) {
 }
 
 async function instantiate(flavour, wasmUrl, wasmBinary) {
-  const { default: factory } = await GLUE[flavour]();
+  const { default: factory } = await FLAVOURS[flavour].glue();
   const moduleArgs = {};
   if (wasmBinary) {
     moduleArgs.wasmBinary = wasmBinary;
@@ -80,10 +92,12 @@ async function instantiate(flavour, wasmUrl, wasmBinary) {
     if (isNode && String(wasmUrl).startsWith('file:')) moduleArgs.wasmBinary = await readNodeFile(new URL(String(wasmUrl)));
   } else if (isNode) {
     // Node 20 has fetch, but not for file: URLs; hand the glue the bytes instead.
-    moduleArgs.wasmBinary = await readNodeFile(new URL(`../dist/qkv-${flavour}.wasm`, import.meta.url));
+    moduleArgs.wasmBinary = await readNodeFile(new URL(`../dist/${FLAVOURS[flavour].wasm}`, import.meta.url));
+  } else if (flavour === 'fma') {
+    moduleArgs.locateFile = () => FMA_WASM_URL().href;
   }
   const module = await factory(moduleArgs);
-  return new Attention(module, flavour === 'simd' ? 'wasm-simd128' : 'wasm-scalar');
+  return new Attention(module, FLAVOURS[flavour].name);
 }
 
 function describe(value) {
@@ -246,7 +260,7 @@ export class Attention {
   /** @internal */
   constructor(module, backend) {
     this.#m = module;
-    /** 'wasm-simd128' or 'wasm-scalar'. */
+    /** 'wasm-relaxed-simd', 'wasm-simd128' or 'wasm-scalar'. */
     this.backend = backend;
     /** Name of the kernel set in use inside the module. */
     this.kernels = module.kernelName();

@@ -9,7 +9,7 @@
 // course"). Styles live in the shadow root as a constructable stylesheet, which a CSP without
 // 'unsafe-inline' allows. It fetches its own files (attention.css beside it) and, from `src` (the
 // package folder by default), the wasm, the word vectors and, in model mode, the model.
-import { loadAttention, simdSupported } from '../lib/index.js';
+import { loadAttention, relaxedSimdSupported, simdSupported } from '../lib/index.js';
 import { DEFAULT_KNOBS, computeRun, loadEmbeddingSource, loadModelSource } from './compute.js';
 import { ATTRIBUTES, DEFAULT_SENTENCE } from './attributes.js';
 import { AttentionViews } from './interaction.js';
@@ -43,7 +43,8 @@ const stylesheet = () => once('css', async () => {
 
 // `src` is the folder holding dist/ and models/; without it the package finds its own files.
 const fileUrl = (src, path) => (src ? new URL(path, new URL(src, globalThis.document.baseURI)) : undefined);
-const engine = (src) => once(`qkv ${src}`, () => loadAttention(src ? { wasmUrl: fileUrl(src, `dist/qkv-${simdSupported() ? 'simd' : 'scalar'}.wasm`) } : {}));
+const flavourFile = () => `dist/qkv-${relaxedSimdSupported() ? 'simd-fma' : simdSupported() ? 'simd' : 'scalar'}.wasm`;
+const engine = (src) => once(`qkv ${src}`, () => loadAttention(src ? { wasmUrl: fileUrl(src, flavourFile()) } : {}));
 const embeddingsFrom = (src) => once(`embeddings ${src}`, async () => loadEmbeddingSource(await engine(src), fileUrl(src, 'models/glove-10k.qkv')));
 const progressListeners = new Map();
 const modelFrom = (src) => once(`model ${src}`, async () => loadModelSource(await engine(src),

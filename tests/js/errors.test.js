@@ -78,7 +78,7 @@ for (const backend of BACKENDS) {
 
 test('loadAttention rejects bad options clearly', async () => {
   assert.throws(() => loadAttention('simd'), { name: 'TypeError', message: /options must be an object/ });
-  assert.throws(() => loadAttention({ backend: 'gpu' }), { name: 'TypeError', message: /backend must be 'auto', 'simd' or 'scalar', received the string "gpu"/ });
+  assert.throws(() => loadAttention({ backend: 'gpu' }), { name: 'TypeError', message: /backend must be 'auto', 'fma', 'simd' or 'scalar', received the string "gpu"/ });
 });
 
 test('many calls, errors among them, do not grow memory (nothing leaks per call)', async () => {
