@@ -150,10 +150,13 @@ const Kernels* simd_kernels() {
 
 std::vector<const Kernels*> simd_kernel_shapes() {
 #if defined(QKV_TILE_SHAPES)
+  // 15 vector registers in V8 on x64: an R×8 tile takes 2R accumulators, two panel vectors and a
+  // broadcast (and, without FMA, a product), 2×16 takes 8 + 4 + 1.
   static const Kernels more[] = {
       simd_kernel_table<S, 4, 2>(QKV_SIMD_NAME "-4x8", four_lane_base()),
+      simd_kernel_table<S, 5, 2>(QKV_SIMD_NAME "-5x8", four_lane_base()),
       simd_kernel_table<S, 6, 2>(QKV_SIMD_NAME "-6x8", four_lane_base()),
-      simd_kernel_table<S, 4, 4>(QKV_SIMD_NAME "-4x16", four_lane_base()),
+      simd_kernel_table<S, 2, 4>(QKV_SIMD_NAME "-2x16", four_lane_base()),
   };
   std::vector<const Kernels*> shapes{simd_kernels()};
   for (const Kernels& k : more)
