@@ -3,9 +3,12 @@
 // ever 4-lane is here: Q·Kᵀ over unpacked rows (gemm_nt), packing K into panels, and the finiteness
 // check, which the AVX2 table copies.
 //
-// The production tile is QKV_TILE_MR rows × QKV_TILE_NB vectors (CMakeLists.txt sets it per wasm
-// flavour; 4 × 2, a 4×8 tile, by default). With QKV_TILE_SHAPES defined, simd_kernel_shapes() also
-// has the other shapes, for the tests and the benchmarks.
+// The production tiles: QKV_TILE_MR rows × QKV_TILE_NB vectors for Q·Kᵀ (4×8 by default),
+// QKV_TILE_PV_MR × QKV_TILE_PV_NB for weights·V and X·W (2×16 by default: in Node, A/B by CPU time
+// under load, weights·V on a 32×64×128 tile ran 3–10% faster than on 4×8, whole attention at
+// n >= 512 2–9% with relaxed SIMD and 0.5–3% without). CMakeLists.txt can set them per wasm flavour.
+// With QKV_TILE_SHAPES defined, simd_kernel_shapes() also has the other shapes, for the tests and
+// the benchmarks.
 #include <cmath>
 #include <limits>
 
@@ -16,6 +19,12 @@
 #endif
 #ifndef QKV_TILE_NB
 #define QKV_TILE_NB 2
+#endif
+#ifndef QKV_TILE_PV_MR
+#define QKV_TILE_PV_MR 2
+#endif
+#ifndef QKV_TILE_PV_NB
+#define QKV_TILE_PV_NB 4
 #endif
 
 namespace qkv {
@@ -144,7 +153,8 @@ Kernels four_lane_base() {
 }  // namespace
 
 const Kernels* simd_kernels() {
-  static const Kernels k = simd_kernel_table<S, QKV_TILE_MR, QKV_TILE_NB>(QKV_SIMD_NAME, four_lane_base());
+  static const Kernels k =
+      simd_kernel_table<S, QKV_TILE_MR, QKV_TILE_NB, QKV_TILE_PV_MR, QKV_TILE_PV_NB>(QKV_SIMD_NAME, four_lane_base());
   return &k;
 }
 
@@ -157,10 +167,11 @@ std::vector<const Kernels*> simd_kernel_shapes() {
       simd_kernel_table<S, 5, 2>(QKV_SIMD_NAME "-5x8", four_lane_base()),
       simd_kernel_table<S, 6, 2>(QKV_SIMD_NAME "-6x8", four_lane_base()),
       simd_kernel_table<S, 2, 4>(QKV_SIMD_NAME "-2x16", four_lane_base()),
+      simd_kernel_table<S, 4, 2, 2, 4>(QKV_SIMD_NAME "-4x8-2x16", four_lane_base()),
   };
   std::vector<const Kernels*> shapes{simd_kernels()};
   for (const Kernels& k : more)
-    if (k.mr != simd_kernels()->mr || k.nr != simd_kernels()->nr) shapes.push_back(&k);
+    if (k.gemm_nt_packed != simd_kernels()->gemm_nt_packed || k.gemm_nn != simd_kernels()->gemm_nn) shapes.push_back(&k);
   return shapes;
 #else
   return {simd_kernels()};

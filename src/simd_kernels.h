@@ -387,20 +387,23 @@ struct SimdKernels {
   }
 };
 
-// The kernel table of ISA S with tile MR × NB vectors: `rest` gives what is not templated here
-// (gemm_nt, first_non_finite, pack_panels).
-template <class S, int MR, int NB>
+// The kernel table of ISA S: Q·Kᵀ (and the fused step) on a tile of MR rows × NB vectors, the A·B
+// products (weights·V, X·W) on one of PMR × PNB (by default the same); `rest` gives what is not
+// templated here (gemm_nt, first_non_finite, pack_panels). mr and nr are the larger of the two, so
+// that tests generating the tails of mr × nr cover both tiles.
+template <class S, int MR, int NB, int PMR = MR, int PNB = NB>
 Kernels simd_kernel_table(const char* name, const Kernels& rest) {
   using K = SimdKernels<S, MR, NB>;
+  using P = SimdKernels<S, PMR, PNB>;
   Kernels k = rest;
   k.name = name;
-  k.mr = MR;
-  k.nr = int(K::kGroup);
-  k.gemm_nn = K::gemm_nn;
+  k.mr = MR > PMR ? MR : PMR;
+  k.nr = int(K::kGroup > P::kGroup ? K::kGroup : P::kGroup);
+  k.gemm_nn = P::gemm_nn;
   k.softmax_row = K::softmax_row;
   k.exp_nonpositive = K::exp_nonpositive;
   k.gemm_nt_packed = K::gemm_nt_packed;
-  k.gemm_nn_acc = K::gemm_nn_acc;
+  k.gemm_nn_acc = P::gemm_nn_acc;
   k.softmax_online = K::softmax_online;
   k.gemm_nt_softmax_online = K::gemm_nt_softmax_online;
   return k;
