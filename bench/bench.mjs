@@ -7,11 +7,14 @@
 // report are bench/harness.mjs, the same in both. Nothing here is part of `npm test`.
 //
 // Node runs with --experimental-wasm-relaxed-simd (the npm script passes it), so every engine in the
-// process has relaxed SIMD alike and the package picks its FMA build, as Chromium does.
+// process has relaxed SIMD alike and the package picks its FMA build, as Chromium does. Node's times
+// are this process's CPU time (user + system, all its threads), which a busy neighbour on a shared
+// machine inflates far less than wall time; Chromium's are wall time (a page has no CPU clock).
 //
 //   node --experimental-wasm-relaxed-simd bench/bench.mjs            the full run (a few minutes)
 //   node --experimental-wasm-relaxed-simd bench/bench.mjs --quick    small sizes, few rounds: checks the harness
 //   … --node or --chromium                                            one of the two only
+//   … --wall                                                          Node by wall time too
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -23,7 +26,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { chromium } from 'playwright-core';
 import { loadAttention, relaxedSimdSupported } from '../lib/index.js';
-import { D, KERNEL_IMPORTS, fmtTime, flopsOf, inputs, maxError, reference, runBench, summarize } from './harness.mjs';
+import { D, KERNEL_IMPORTS, fmtTime, flopsOf, inputs, maxError, reference, runBench, setClock, summarize } from './harness.mjs';
 
 const root = new URL('../', import.meta.url);
 const quick = process.argv.includes('--quick');
@@ -72,10 +75,13 @@ async function inNode() {
   await setupNodePeers();
   const kernels = { simd: await kernelModule('build/wasm/qkv-bench-kernels.wasm') };
   if (relaxedSimdSupported()) kernels.fma = await kernelModule('build/wasm/relaxed/qkv-bench-kernels-fma.wasm');
+  const wall = process.argv.includes('--wall');
+  if (!wall) setClock(() => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; });
   const result = await runBench({
-    quick, qkv, qkvSimd, ort, tf, versions, kernels, log,
+    quick, qkv, qkvSimd, ort, tf, versions, kernels, log, clockName: wall ? 'wall time' : "this process's CPU time",
     title: `qkv-attention bench in Node ${process.version}: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${stamp()}${quick ? ' (--quick)' : ''}`,
   });
+  setClock(() => performance.now());
   const long = await longSequence(qkv.backend);
   log(`n=${long.n}, one head, output only, fresh module: ${fmtTime(long.ms)} (${long.gflops.toFixed(1)} GFLOP/s), ` +
     `wasm memory ${(long.before / 2 ** 20).toFixed(0)} MiB before, ${(long.after / 2 ** 20).toFixed(1)} MiB after ` +
