@@ -3,7 +3,7 @@
 // compared with the float64 reference (tests/js/differential.js). `npm test` runs a few hundred of the
 // same cases (tests/js/differential.test.js); this runs as many as asked:
 //
-//   node scripts/differential.mjs [--cases 10000] [--backend simd|scalar|all] [--seed 1]
+//   node --experimental-wasm-relaxed-simd scripts/differential.mjs [--cases 10000] [--backend fma|simd|scalar|all] [--seed 1]
 //
 // Prints the figures per build and exits 1 on the first difference (with the case and its seed).
 import { parseArgs } from 'node:util';
@@ -15,7 +15,7 @@ const { values: args } = parseArgs({ options: {
   cases: { type: 'string', default: '10000' }, backend: { type: 'string', default: 'all' }, seed: { type: 'string', default: '1' },
 } });
 const cases = Number(args.cases), seed = Number(args.seed);
-const backends = args.backend === 'all' ? ['simd', 'scalar'] : [args.backend];
+const backends = args.backend === 'all' ? ['fma', 'simd', 'scalar'] : [args.backend];
 let failed = false;
 for (const backend of backends) {
   const qkv = await loadAttention({ backend });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `npm start` and `npm test` need and is quick when it is already there:
-# Debian's emscripten, cmake, GoogleTest and Chromium (and, when asked, PyTorch and the fuzzers'
-# clang); the npm devDependencies.
+# Debian's emscripten, cmake, GoogleTest, wabt (wasm-validate checks the relaxed-SIMD build) and
+# Chromium (and, when asked, PyTorch and the fuzzers' clang); the npm devDependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,7 @@ command -v em++ >/dev/null 2>&1 || missing+=(emscripten)
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 [ -f /usr/include/gtest/gtest.h ] || missing+=(libgtest-dev)
+command -v wasm-validate >/dev/null 2>&1 || missing+=(wabt)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # npm test also runs a one-minute smoke run of the training script: Debian's PyTorch (with the
 # threaded OpenBLAS, ~15x faster matrix products here) and WordNet's glosses as its tiny corpus.

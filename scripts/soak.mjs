@@ -2,7 +2,7 @@
 // at the start, the middle and the end of each phase, so that a leak shows as growth. Calls mix
 // copied and resident inputs, out targets, masks, multi-head attention and bad calls that must throw.
 //
-//   node --expose-gc scripts/soak.mjs [--calls 100000] [--runs 20000] [--backend simd|scalar|all]
+//   node --experimental-wasm-relaxed-simd --expose-gc scripts/soak.mjs [--calls 100000] [--runs 20000] [--backend fma|simd|scalar|all]
 //
 // Exits 1 if wasm memory grows after the warm-up, or the JS heap grows by more than 32 MiB.
 import { readFileSync } from 'node:fs';
@@ -46,7 +46,7 @@ function phase(name, qkv, count, step) {
   }
 }
 
-for (const backend of args.backend === 'all' ? ['simd', 'scalar'] : [args.backend]) {
+for (const backend of args.backend === 'all' ? ['fma', 'simd', 'scalar'] : [args.backend]) {
   const qkv = await loadAttention({ backend });
   const r = rng(7);
   const resident = { q: qkv.tensor(64 * 32), k: qkv.tensor(64 * 32), v: qkv.tensor(64 * 32), out: qkv.tensor(64 * 32) };

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: native GoogleTest (ctest), a short run of each fuzzer, then the JavaScript suites
-# (node --test): both wasm builds against float64 and PyTorch references, bad input, hostile files,
+# (node --test): every wasm build against float64 and PyTorch references, bad input, hostile files,
 # packaging, and the page in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."

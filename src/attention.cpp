@@ -68,17 +68,15 @@ Workspace split_workspace(float* buf, const WorkspaceSizes& sizes) {
   return {buf, buf + sizes.packed.value(), buf + sizes.packed.value() + sizes.block.value()};
 }
 
-// Masks on the logits x of queries i0… (rows) and keys j0… (cols), row stride ldx; the additive mask
-// is added times add_scale (log2(e) where the logits are in base 2).
-void apply_masks(const Head& h, size_t i0, size_t rows, size_t j0, size_t cols, float* x, size_t ldx,
-                 float add_scale = 1.0f) {
+// Masks on the logits x of queries i0… (rows) and keys j0… (cols), row stride ldx.
+void apply_masks(const Head& h, size_t i0, size_t rows, size_t j0, size_t cols, float* x, size_t ldx) {
   const size_t nk = h.n_k;
   for (size_t r = 0; r < rows; ++r) {
     const size_t i = i0 + r;
     float* row = x + r * ldx;
     if (h.add_mask) {
       const float* m = h.add_mask + i * nk + j0;
-      for (size_t j = 0; j < cols; ++j) row[j] += add_scale * m[j];
+      for (size_t j = 0; j < cols; ++j) row[j] += m[j];
     }
     if (h.bool_mask) {
       const uint8_t* m = h.bool_mask + i * nk + j0;
@@ -144,13 +142,13 @@ void attend_materialised(const Head& h, Scoring scoring, float alpha, const Addi
 
 // Output only (flash-attention recurrence): for each block of queries, key tiles of logits update a
 // running max m, sum l and output O; no n_q × n_k matrix exists. Masked keys past keyLengths and,
-// with causal, key tiles after the block's last query are skipped. The logits are kept in base 2
-// (times log2(e), folded into alpha) so that the exponentials are powers of two; tiles that no mask
-// touches take Q·Kᵀ and the softmax step in one kernel.
+// with causal, key tiles after the block's last query are skipped; tiles that no mask touches take
+// Q·Kᵀ and the softmax step in one kernel. The logits are the materialised path's float32 values
+// (alpha·q·k, plus the mask), and each exponential is of their difference from the max: no factor
+// such as log2(e) is folded in before the max is subtracted, so the two paths agree over the whole
+// float32 range (a fold overflows above ~2.4e38, and merges logits an ulp apart where ulps are large).
 void attend_online(const Head& h, float alpha, const Workspace& ws, const Kernels& kn) {
-  constexpr float kLog2e = 1.44269504088896341f;
   const size_t nq = h.n_q, dv = h.value_dim, visible = h.key_length;
-  const float alpha2 = alpha * kLog2e;
   float* tile = ws.block;
   float* m = tile + kRowBlock * kKeyBlock;
   float* l = m + kRowBlock;
@@ -169,11 +167,11 @@ void attend_online(const Head& h, float alpha, const Workspace& ws, const Kernel
       const size_t cols = end - j0 < kKeyBlock ? end - j0 : kKeyBlock;
       const float* panels = ws.packed + j0 * h.dim;
       if (h.bool_mask || h.add_mask || (h.causal && j0 + cols > i0 + 1)) {
-        kn.gemm_nt_packed(rows, cols, h.dim, alpha2, q, h.ldq, panels, tile, kKeyBlock);
-        apply_masks(h, i0, rows, j0, cols, tile, kKeyBlock, kLog2e);
-        kn.softmax_online_exp2(rows, cols, tile, kKeyBlock, m, l, scale);
+        kn.gemm_nt_packed(rows, cols, h.dim, alpha, q, h.ldq, panels, tile, kKeyBlock);
+        apply_masks(h, i0, rows, j0, cols, tile, kKeyBlock);
+        kn.softmax_online(rows, cols, tile, kKeyBlock, m, l, scale);
       } else {
-        kn.gemm_nt_softmax_online(rows, cols, h.dim, alpha2, q, h.ldq, panels, tile, kKeyBlock, m, l, scale);
+        kn.gemm_nt_softmax_online(rows, cols, h.dim, alpha, q, h.ldq, panels, tile, kKeyBlock, m, l, scale);
       }
       // The first tile writes O (rows that saw only masked keys get 0 from their zero weights); later
       // ones rescale and add.
@@ -275,6 +273,14 @@ float default_scale(Scoring scoring, int dim) {
   return scoring == Scoring::scaled_dot ? 1.0f / std::sqrt(static_cast<float>(dim)) : 1.0f;
 }
 
+// scale / temperature, the factor of every logit, in float32: rounded from the double quotient and
+// held at ±FLT_MAX where it would overflow (a temperature of 1e-40), so that the logits are
+// ±FLT_MAX·q·k there, and +inf only where that product overflows, never inf·0 = NaN.
+float logit_factor(float scale, float temperature) {
+  const double f = double(scale) / double(temperature), top = std::numeric_limits<float>::max();
+  return static_cast<float>(f > top ? top : f < -top ? -top : f);
+}
+
 }  // namespace
 
 size_t first_non_finite(const float* x, size_t n) {
@@ -328,7 +334,7 @@ Status attention(const AttentionArgs& a, const Kernels& kn, Scratch& scratch) {
   if (!buf) return Status::Error(Code::out_of_memory, "out of memory for attention scratch (" + str(a.n_q) + "×" + str(a.n_k) + " scores)");
   const Workspace ws = split_workspace(buf, sizes);
   const Additive add{a.w_q, a.w_k, a.v_a, a.additive_dim};
-  const float alpha = scale / a.temperature;
+  const float alpha = logit_factor(scale, a.temperature);
 
   for (int b = 0; b < a.batch; ++b) {
     for (int h = 0; h < a.heads; ++h) {
@@ -397,7 +403,7 @@ Status multi_head_attention(const MhaArgs& a, const Kernels& kn, Scratch& scratc
   float* vp = kp + size_t(m) * D;
   float* cat = vp + size_t(m) * D;
   const Workspace ws = split_workspace(cat + size_t(a.n) * D, sizes);
-  const float alpha = scale / a.temperature;
+  const float alpha = logit_factor(scale, a.temperature);
   const Additive none{nullptr, nullptr, nullptr, 0};
 
   for (int b = 0; b < a.batch; ++b) {

@@ -15,11 +15,11 @@
 namespace qkv::test {
 
 // The scalar twins, the vector kernels when this build has them, and the AVX2 + FMA ones when this
-// build and CPU have them: every test runs on each.
+// build and CPU have them, each in every tile shape it is built with: every test runs on each.
 inline std::vector<const Kernels*> all_kernel_sets() {
   std::vector<const Kernels*> sets{&scalar_kernels()};
-  if (simd_kernels()) sets.push_back(simd_kernels());
-  if (avx2_kernels()) sets.push_back(avx2_kernels());
+  for (const Kernels* k : simd_kernel_shapes()) sets.push_back(k);
+  for (const Kernels* k : avx2_kernel_shapes()) sets.push_back(k);
   return sets;
 }
 
