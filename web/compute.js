@@ -10,7 +10,7 @@
 // context. A run can also hold attention computed elsewhere (mode 'given', attention-file.js): then
 // only its weights are known.
 
-import { loadEmbeddingsFrom } from '../lib/model.js';
+import { loadEmbeddings } from '../lib/model.js';
 
 export const DEFAULT_KNOBS = Object.freeze({ heads: 1, scaling: true, temperature: 1, causal: false });
 /** Head counts offered in embeddings mode: the divisors of the 100 GloVe dimensions that make sense. */
@@ -45,11 +45,11 @@ export function embeddingSource(embeddings) {
 }
 
 /**
- * The bundled GloVe table as a source (or the table at `url`). Reading a table needs no WebAssembly:
- * with `qkv` null it is read without waiting for the module, while that compiles.
+ * The package's GloVe table as a source (from the package folder at `assets`, if given). Reading a
+ * table needs no WebAssembly: it is read while the module compiles.
  */
-export async function loadEmbeddingSource(qkv, url = undefined) {
-  return embeddingSource(await (qkv ? qkv.loadEmbeddings(url) : loadEmbeddingsFrom(url)));
+export async function loadEmbeddingSource(assets = undefined) {
+  return embeddingSource(await loadEmbeddings(undefined, { assets }));
 }
 
 // A piece of the tokenizer's output as the views show it: the typed text (or <bos>), and the

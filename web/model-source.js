@@ -5,6 +5,7 @@
 // The worker starts the first time a sentence is long; until it is ready, and where none can start
 // (the module is served from another origin than the page, or a CSP forbids workers), this thread
 // computes.
+import { loadModel } from '../lib/model.js';
 import { modelRun, withOutputs } from './compute.js';
 
 /** Past this many tokens (<bos> included) a run goes to the worker; back here below WORKER_BELOW. */
@@ -17,11 +18,11 @@ const WORKER_BELOW = 80;
  * `there` resolves from the worker. Both give `{ run, ms, where }`, with the heads' outputs
  * computed on first read here. `onProgress(fraction | null)` follows the download.
  */
-export async function loadModelSource(qkv, { modelUrl, wasmUrl, onProgress = () => {} } = {}) {
-  const model = await qkv.loadModel(modelUrl, { onProgress: (loaded, total) => onProgress(total > 0 ? loaded / total : null) });
+export async function loadModelSource(qkv, { assets, onProgress = () => {} } = {}) {
+  const model = await loadModel(undefined, { attention: qkv, assets, onProgress: (loaded, total) => onProgress(total > 0 ? loaded / total : null) });
   let worker = null, starting = null, failed = false, lastN = 0, long = false, lastOut;
   const startWorker = () => {
-    starting ??= workerSource({ modelUrl, wasmUrl }).then((w) => { worker = w; }, () => { failed = true; });
+    starting ??= workerSource(assets).then((w) => { worker = w; }, () => { failed = true; });
   };
   const seen = (result) => { lastN = result.run.n; return result; };
   return {
@@ -54,7 +55,7 @@ export async function loadModelSource(qkv, { modelUrl, wasmUrl, onProgress = () 
 
 // Resolves to { compute(text, knobs) } once a worker has loaded the package and the model; rejects
 // when no worker can run here, or the model cannot be read there.
-function workerSource({ modelUrl, wasmUrl }) {
+function workerSource(assets) {
   if (typeof Worker !== 'function') return Promise.reject(new Error('no Worker'));
   let worker;
   try {
@@ -85,6 +86,7 @@ function workerSource({ modelUrl, wasmUrl }) {
         if (data.error) w?.failed(new Error(data.error)); else w?.done({ run: data.run, ms: data.ms });
       }
     });
-    worker.postMessage({ type: 'load', modelUrl: modelUrl ? String(modelUrl) : null, wasmUrl: wasmUrl ? String(wasmUrl) : null });
+    // A relative folder means the page's, and the worker would read it as its own script's.
+    worker.postMessage({ type: 'load', assets: assets === undefined ? null : new URL(String(assets), document.baseURI).href });
   });
 }

@@ -2,6 +2,7 @@
 // the model, then answers each { type: 'run', text, knobs } with the run compute.js makes of it. The
 // run's arrays are transferred, not copied, to the page.
 import { loadAttention } from '../lib/index.js';
+import { loadModel } from '../lib/model.js';
 import { modelRun } from './compute.js';
 
 let ready = null;
@@ -19,8 +20,9 @@ function buffersOf(run) {
 self.addEventListener('message', async ({ data }) => {
   if (data.type === 'load') {
     ready = (async () => {
-      const qkv = await loadAttention(data.wasmUrl ? { wasmUrl: data.wasmUrl } : {});
-      const model = await qkv.loadModel(data.modelUrl ?? undefined);
+      const assets = data.assets ?? undefined;
+      const qkv = await loadAttention({ assets });
+      const model = await loadModel(undefined, { attention: qkv, assets });
       return { qkv, model };
     })();
     try {

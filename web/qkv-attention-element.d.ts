@@ -1,14 +1,14 @@
 // Types for `qkv-attention/element`: importing it defines the <qkv-attention> custom element.
-// Browsers only (it extends HTMLElement). Every attribute is described in the README, "Embedding in
-// a course"; attributes are strings, read again whenever they change.
+// Browsers only (it extends HTMLElement). Its attributes are strings, read again whenever they
+// change; custom-elements.json (the package's manifest) and the README list them with their values.
 
-/** The names of the attributes the element observes (also embed.html's URL parameters). */
-export type QkvAttributeName =
-  'sentence' | 'context' | 'mode' | 'layer' | 'head' | 'view' | 'query' | 'key' | 'causal' | 'temperature' |
-  'scaling' | 'heads' | 'stage' | 'editable' | 'compact' | 'src' | 'lesson' | 'step' | 'attention';
+/** The attributes the element observes (also embed.html's URL parameters). */
+export type QkvAttentionAttribute =
+  | 'sentence' | 'context' | 'mode' | 'layer' | 'head' | 'view' | 'query' | 'key' | 'causal' | 'temperature'
+  | 'scaling' | 'heads' | 'stage' | 'editable' | 'compact' | 'src' | 'lesson' | 'step' | 'attention';
 
 /** The parsers for every attribute the element observes: name → (attribute value or null) → setting. */
-export declare const ATTRIBUTES: Readonly<Record<QkvAttributeName, (value: string | null) => unknown>>;
+export declare const ATTRIBUTES: Readonly<Record<QkvAttentionAttribute, (value: string | null) => unknown>>;
 
 /** The sentence shown when the element has no `sentence` attribute. */
 export declare const DEFAULT_SENTENCE: string;
@@ -65,24 +65,35 @@ export interface QkvStatePatch extends Partial<Omit<QkvState, 'knobs' | 'head' |
   key?: number | string | null;
 }
 
-/** A token as shown: its text and where it is in the sentence (UTF-16 offsets). */
+/** A token as the views show it. */
 export interface QkvUnit {
+  /** The text as typed (or <bos>). */
   text: string;
+  /** The vocabulary entry it was looked up as. */
   vocab: string;
+  /** Where it is in the sentence (UTF-16 offsets). */
   start: number;
   end: number;
+  /** True when the word is not in the vocabulary. */
   unknown: boolean;
 }
 
-/** One head's numbers: rows are the n queries, columns the m keys. Null where a file gave only weights. */
+/**
+ * One head's numbers, row-major: the n queries' q (n×dHead), the m keys' k and v (m×dHead), and n×m
+ * matrices. Null where a file gave only weights.
+ */
 export interface QkvHead {
   q: Float32Array | null;
   k: Float32Array | null;
   v: Float32Array | null;
+  /** Raw scores Q·Kᵀ. */
   scores: Float32Array | null;
+  /** Scaled, tempered and masked scores (-Infinity where masked). */
   logits: Float32Array | null;
+  /** Softmax weights α; each row sums to 1 (or is all 0 when every key is masked). */
   weights: Float32Array;
-  output: Float32Array | null;
+  /** Σ_j α_ij V_j: n×dHead. */
+  readonly output: Float32Array | null;
 }
 
 /** What is shown: n queries × m keys, per layer and head. */
@@ -97,6 +108,7 @@ export interface QkvRun {
   knobs: QkvKnobs;
   scale: number;
   layers: { heads: QkvHead[] }[];
+  /** Model mode: the most probable next words. */
   next: { token: string; id: number; probability: number }[] | null;
   /** Tokens past the most the element computes (256), not shown. */
   leftOut: number;
@@ -111,15 +123,47 @@ export interface QkvModelStatus {
   where: 'main thread' | 'worker';
 }
 
-/** `<qkv-attention>`: attention over a sentence, computed in the browser, drawn in a shadow root. */
+/** The chosen layer, head, query and key (positions from 0), and the sentence as it is now. */
+export interface QkvSelection {
+  layer: number;
+  head: number;
+  query: number | null;
+  key: number | null;
+  sentence: string;
+}
+
+/**
+ * `<qkv-attention>`: attention over a sentence, computed in the browser, drawn in a shadow root.
+ *
+ * Attributes (also the URL parameters of embed.html), each falling back to its default when it cannot
+ * be read:
+ * - `sentence`: the text (default: {@link DEFAULT_SENTENCE})
+ * - `context`: a second text whose tokens are the keys and values (cross-attention, word embeddings)
+ * - `mode`: `embeddings` (GloVe vectors as Q = K = V, the default) or `model` (the trained model's heads)
+ * - `layer`, `head`: positions from 1 (default 1)
+ * - `view`: `heatmap`, `lines`, `overview`, `next`, `step`, several separated by spaces (default `heatmap`)
+ * - `query`, `key`: a position from 1 or a word (default: the last token; the query)
+ * - `causal`: present, or `false`/`off`/`0` (embeddings mode)
+ * - `temperature`: 0.05 … 20 (default 1)
+ * - `scaling`: `on`, or `false`/`off`/`0` (default on)
+ * - `heads`: 1, 2, 4, 5 or 10 (embeddings mode, default 1)
+ * - `stage`: the stage of the computation highlighted in the step view (see {@link STAGES})
+ * - `editable`, `compact`: present, or `false`
+ * - `src`: the URL of the folder holding the package's dist/ and models/ (the package's `assets` option)
+ * - `lesson`: the URL of a lesson (JSON), or a `<script type="application/json">` inside the element;
+ *   `step`: its step shown first (from 1)
+ * - `attention`: the URL of attention computed elsewhere (JSON), shown instead of the sentence's
+ *
+ * Events (bubbling out of the shadow root): see {@link QkvAttentionEventMap}.
+ */
 export declare class QkvAttentionElement extends HTMLElement {
-  static readonly observedAttributes: string[];
+  static readonly observedAttributes: QkvAttentionAttribute[];
   /** Resolves once the element has drawn what its attributes ask for (or shown why it cannot). */
   readonly ready: Promise<void>;
-  /** What is shown: tokens and, per layer and head, q, k, v, scores, logits, weights and output. */
+  /** What is shown: tokens and, per layer and head, q, k, v, scores, logits, weights and output; null before the first drawing. */
   readonly run: QkvRun | null;
   /** The chosen layer, head, query and key (from 0), and the sentence as it is now. */
-  readonly selection: { layer: number; head: number; query: number | null; key: number | null; sentence: string };
+  readonly selection: QkvSelection;
   /** The whole state, positions from 0. */
   readonly state: QkvState;
   /** Changes the state as a learner would (the demo page's knobs use this). */
@@ -145,7 +189,7 @@ export declare class QkvAttentionElement extends HTMLElement {
 /** The element's events (all bubble and cross the shadow boundary). */
 export interface QkvAttentionEventMap {
   /** The learner chose a query or key. */
-  'qkv-select': CustomEvent<QkvAttentionElement['selection']>;
+  'qkv-select': CustomEvent<QkvSelection>;
   /** The state changed (typing, a click, a knob, a lesson step). */
   'qkv-change': CustomEvent<QkvState>;
   /** Something was drawn; `stale` lists the views not drawn yet (off screen while typing). */

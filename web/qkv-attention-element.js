@@ -10,10 +10,13 @@
 // Every attribute, with its default, is in attributes.js and in the README ("Embedding in a
 // course"). The session (session.js) holds the state and draws; this file builds the DOM, reads the
 // attributes, lessons and files, and tells the page what happened through events. Styles live in the
-// shadow root as a constructable stylesheet, which a CSP without 'unsafe-inline' allows. It fetches
-// its own files (attention.css beside it) and, from `src` (the package folder by default), the wasm,
-// the word vectors and, in model mode, the model.
-import { loadAttention, simdSupported } from '../lib/index.js';
+// shadow root as a constructable stylesheet, which a CSP without 'unsafe-inline' allows; their text is
+// part of this module's code (dist/attention-css.js, made from attention.css at build time), so that
+// no bundler rule or extra request is needed for them. It fetches, from `src` (the package folder by
+// default; the `assets` option of the package), the wasm, the word vectors and, in model mode, the
+// model.
+import { loadAttention } from '../lib/index.js';
+import css from '../dist/attention-css.js';
 import { loadEmbeddingSource } from './compute.js';
 import { loadModelSource } from './model-source.js';
 import { ATTRIBUTES, DEFAULT_SENTENCE, STAGES, URL_ATTRIBUTES, VIEW_NAMES } from './attributes.js';
@@ -40,25 +43,26 @@ function once(key, load) {
   return shared.get(key);
 }
 
-const stylesheet = () => once('css', async () => {
-  const response = await fetch(new URL('attention.css', import.meta.url));
-  if (!response.ok) throw new Error(`attention.css: HTTP ${response.status}`);
-  const sheet = new CSSStyleSheet();
-  await sheet.replace(await response.text());
+let sheet = null;
+const stylesheet = () => {
+  if (!sheet) {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+  }
   return sheet;
-});
+};
 
-// `src` is the folder holding dist/ and models/; without it the package finds its own files.
-const fileUrl = (src, path) => (src ? new URL(path, new URL(src, globalThis.document.baseURI)) : undefined);
-const wasmUrl = (src) => fileUrl(src, `dist/qkv-${simdSupported() ? 'simd' : 'scalar'}.wasm`);
+// `src` is the folder holding dist/ and models/ (the package's `assets` option); without it the
+// package finds its own files.
+const assets = (src) => src ?? undefined;
 const mark = (name) => (value) => { performance.mark(name); return value; };
-const engine = (src) => once(`qkv ${src}`, async () => loadAttention(src ? { wasmUrl: wasmUrl(src) } : {}).then(mark('qkv:wasm')));
+const engine = (src) => once(`qkv ${src}`, () => loadAttention({ assets: assets(src) }).then(mark('qkv:wasm')));
 // The vectors are read and checked while the module compiles, not after it (they need no wasm).
-const embeddingsFrom = (src) => once(`embeddings ${src}`, async () => loadEmbeddingSource(null, fileUrl(src, 'models/glove-10k.qkv')).then(mark('qkv:vectors')));
+const embeddingsFrom = (src) => once(`embeddings ${src}`, () => loadEmbeddingSource(assets(src)).then(mark('qkv:vectors')));
 // The model, with everyone who follows its download.
 const progressListeners = new Map();
 const modelFrom = (src) => once(`model ${src}`, async () => loadModelSource(await engine(src), {
-  modelUrl: fileUrl(src, 'models/tiny-lm.qkv'), wasmUrl: wasmUrl(src),
+  assets: assets(src),
   onProgress: (fraction) => { for (const listener of progressListeners.get(src) ?? []) listener(fraction); },
 }));
 
@@ -257,16 +261,14 @@ export class QkvAttentionElement extends HTMLElement {
 
   #whenStarted() { return this.#started; }
 
-  // The stylesheet first (small), so that a loading line shows while the wasm and the vectors arrive.
+  // The stylesheet first, so that a loading line shows while the wasm and the vectors arrive.
   #load() {
     const src = this.#config().src;
     this.#ui.status.textContent = 'Loading the WebAssembly module and the word vectors…';
     const files = Promise.all([engine(src), embeddingsFrom(src)]);
     files.catch(() => {}); // reported below, once the stylesheet is in
     const loading = (async () => {
-      const sheet = await stylesheet();
-      if (this.#loading !== loading) return;
-      this.#root.adoptedStyleSheets = [sheet];
+      this.#root.adoptedStyleSheets = [stylesheet()];
       this.#ui.frame.hidden = false;
       // One frame for the browser to lay the element out while the files arrive (a task after the
       // frame's callbacks, so after its layout): the first draw then finds its layout done (it cost

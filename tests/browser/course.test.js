@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openBrowser, watchPage, closeCleanPages, ARTIFACTS } from './chromium.js';
 import { loadAttention } from '../../lib/index.js';
+import { loadEmbeddings } from '../../lib/model.js';
 import { modelMounts } from './stand-in-model.js';
 import { stepNumbers, embeddingsReference, assertStepMatches, XSS_PAYLOADS, inkedFraction } from './page-helpers.js';
 
@@ -65,7 +66,7 @@ const pageReady = async (page) => { await page.waitForSelector('body[data-ready=
 
 before(async () => {
   qkv = await loadAttention();
-  embeddings = await qkv.loadEmbeddings();
+  embeddings = await loadEmbeddings();
   dir = mkdtempSync(join(tmpdir(), 'qkv-course-'));
   for (const [name, html] of Object.entries(PAGES)) writeFileSync(join(dir, name), html);
   writeFileSync(join(dir, 'broken.json'), JSON.stringify(BROKEN));

@@ -12,6 +12,7 @@ import { openBrowser, watchPage, closeCleanPages, ARTIFACTS } from './chromium.j
 import { loadAttention } from '../../lib/index.js';
 import { modelMounts, REAL_MODEL } from './stand-in-model.js';
 import { stepNumbers, embeddingsReference, assertStepMatches, XSS_PAYLOADS, inkedFraction } from './page-helpers.js';
+import { loadModel, loadEmbeddings } from '../../lib/model.js';
 
 const folder = (name) => fileURLToPath(new URL(`../../${name}`, import.meta.url));
 const SENTENCE = 'The queen spoke to the king, and he listened.';
@@ -49,9 +50,9 @@ const reference = (text, knobs) => embeddingsReference(qkv, embeddings, text, kn
 
 before(async () => {
   qkv = await loadAttention();
-  embeddings = await qkv.loadEmbeddings();
+  embeddings = await loadEmbeddings();
   const mounts = modelMounts(embeddings.vocab);
-  model = await qkv.loadModel(readFileSync(mounts[0]?.[1] ?? REAL_MODEL));
+  model = await loadModel(readFileSync(mounts[0]?.[1] ?? REAL_MODEL), { attention: qkv });
   lessonDir = mkdtempSync(join(tmpdir(), 'qkv-lesson-'));
   for (const [name, html] of Object.entries(LESSONS)) writeFileSync(join(lessonDir, name), html);
   // /copy/ serves the package's dist/ and models/ again, for the `src` attribute; the stand-in model
@@ -93,12 +94,14 @@ describe('<qkv-attention>', () => {
     assert.equal(await page.isVisible('#b textarea'), true);
     assert.equal(await page.isVisible('#a textarea'), false, 'not editable unless asked');
     await page.fill('#b textarea', 'Paris is the capital of Italy');
+    // Typing is drawn in the next animation frame.
+    await page.waitForFunction(() => document.querySelector('#b').run?.text === 'Paris is the capital of Italy');
     assert.deepEqual(await page.$$eval('#b .tok', (b) => b.map((x) => x.textContent)), ['Paris', 'is', 'the', 'capital', 'of', 'Italy']);
     // src: the files come from /copy/.
     await elementReady(page, '#copy');
     assert.ok(await inkedFraction(page, '#copy .view-host canvas') > 0.05);
     const fetched = await page.evaluate(() => performance.getEntriesByType('resource').map((r) => new URL(r.name).pathname));
-    assert.ok(fetched.includes('/copy/models/glove-10k.qkv') && fetched.some((p) => /^\/copy\/dist\/qkv-\w+\.wasm$/.test(p)), fetched.join(' '));
+    assert.ok(fetched.includes('/copy/models/glove-10k.qkv') && fetched.some((p) => /^\/copy\/dist\/qkv-[\w-]+\.wasm$/.test(p)), fetched.join(' '));
     await page.screenshot({ path: join(ARTIFACTS, 'embed-element.png'), fullPage: true });
   });
 

@@ -12,6 +12,7 @@ import { embeddingsRun, MAX_TOKENS, MAX_TEXT } from '../../web/compute.js';
 import { matrixJson } from '../../web/exports.js';
 import { httpUrl } from '../../web/attributes.js';
 import { loadAttention } from '../../lib/index.js';
+import { loadEmbeddings } from '../../lib/model.js';
 import { attentionRef } from './reference.js';
 
 const lessonFile = (name) => readFileSync(new URL(`../../web/lessons/${name}.json`, import.meta.url), 'utf8');
@@ -129,7 +130,7 @@ test('heads are found by what they do on the sentence, or by the model’s label
 
 test('cross-attention: 5 queries × 9 keys equal the float64 reference, with queries ≠ keys', async () => {
   const qkv = await loadAttention();
-  const embeddings = await qkv.loadEmbeddings();
+  const embeddings = await loadEmbeddings();
   const { embeddingSource } = await import('../../web/compute.js');
   const source = embeddingSource(embeddings);
   const text = 'Where did the cat sleep', context = 'The cat was sleeping on the warm bed .';
@@ -154,7 +155,7 @@ test('cross-attention: 5 queries × 9 keys equal the float64 reference, with que
 test('long input: at most MAX_TOKENS tokens computed, the rest counted; text read up to MAX_TEXT', async () => {
   const qkv = await loadAttention();
   const { embeddingSource } = await import('../../web/compute.js');
-  const source = embeddingSource(await qkv.loadEmbeddings());
+  const source = embeddingSource(await loadEmbeddings());
   const run = embeddingsRun(qkv, source, 'a '.repeat(1000));
   assert.deepEqual([run.n, run.leftOut, run.cut], [MAX_TOKENS, 1000 - MAX_TOKENS, false]);
   const long = embeddingsRun(qkv, source, 'b'.repeat(MAX_TEXT + 10));

@@ -20,7 +20,9 @@ struct RefModel {
   std::map<std::string, const float*> t;
   RefModel(const ModelConfig& cfg, const std::vector<float>& packed) : c(cfg) {
     size_t at = 0;
-    for (auto& [name, n] : model_tensor_layout(cfg)) t[name] = packed.data() + at, at += n;
+    std::vector<ModelTensor> layout;
+    EXPECT_TRUE(model_tensor_layout(cfg, &layout).ok());
+    for (auto& tensor : layout) t[tensor.name] = packed.data() + at, at += tensor.count;
   }
   const float* operator()(const std::string& name) const { return t.at(name); }
 
@@ -101,7 +103,7 @@ TEST_P(ModelTest, ForwardMatchesFloat64Reference) {
   ModelConfig c;
   c.vocab_size = 37, c.d_model = 12, c.n_layers = 2, c.n_heads = 3, c.d_ff = 20, c.max_positions = 16;
   size_t count = 0;
-  for (auto& t : model_tensor_layout(c)) count += t.second;
+  ASSERT_TRUE(model_tensor_layout(c, nullptr, &count).ok());
   std::mt19937 rng(21);
   auto packed = test::random_vector(count, rng, -0.5f, 0.5f);
   ASSERT_TRUE(check_model_weights(c, packed.data(), packed.size()).ok());
@@ -124,7 +126,7 @@ TEST_P(ModelTest, RejectsBadInput) {
   ModelConfig c;
   c.vocab_size = 5, c.d_model = 4, c.n_layers = 1, c.n_heads = 2, c.d_ff = 4, c.max_positions = 3;
   size_t count = 0;
-  for (auto& t : model_tensor_layout(c)) count += t.second;
+  ASSERT_TRUE(model_tensor_layout(c, nullptr, &count).ok());
   std::vector<float> packed(count, 0.1f);
   EXPECT_EQ(check_model_weights(c, packed.data(), count - 1).code, Code::invalid_argument);
   packed[count - 1] = NAN;
@@ -141,6 +143,13 @@ TEST_P(ModelTest, RejectsBadInput) {
   EXPECT_NE(s.message.find("token id 7 at position 1"), std::string::npos) << s.message;
   a.n = 4;
   EXPECT_EQ(model_forward(a, *GetParam(), s1, s2).code, Code::out_of_range);
+  // The forward pass checks the weight count itself: the packed tensors are found by their sizes.
+  ids[1] = 4, a.n = 2, a.weight_count = count - 1;
+  s = model_forward(a, *GetParam(), s1, s2);
+  EXPECT_EQ(s.code, Code::invalid_argument);
+  EXPECT_NE(s.message.find("expected " + std::to_string(count) + " numbers"), std::string::npos) << s.message;
+  a.weight_count = count;
+  EXPECT_TRUE(model_forward(a, *GetParam(), s1, s2).ok());
   c.n_heads = 3;
   EXPECT_EQ(check_model_config(c).code, Code::invalid_argument);
 }
