@@ -64,7 +64,7 @@ export const ATTRIBUTES = {
     const h = Number.parseInt(v ?? '', 10);
     return HEAD_CHOICES.includes(h) ? h : 1;
   },
-  stage: (v) => (v != null && v.trim() in STAGES ? v.trim() : null),
+  stage: (v) => (v != null && Object.hasOwn(STAGES, v.trim()) ? v.trim() : null),
   editable: (v) => v != null && !isOff(v),
   compact: (v) => v != null && !isOff(v),
   src: httpUrl,

@@ -46,7 +46,7 @@ export const STEP_FIELDS = {
   },
   layer: position('a layer number from 1'),
   head: (v) => {
-    if (typeof v === 'string' && v in PATTERNS) return v;
+    if (typeof v === 'string' && Object.hasOwn(PATTERNS, v)) return v;
     return position(`a head number from 1 or one of ${Object.keys(PATTERNS).map((p) => `"${p}"`).join(', ')}`)(v);
   },
   heads: (v) => {
@@ -67,7 +67,7 @@ export const STEP_FIELDS = {
     throw new Error(`must be a number from 0.05 to 20, received ${describe(v)}`);
   },
   stage: (v) => {
-    if (v === null || (typeof v === 'string' && v in STAGES)) return v;
+    if (v === null || (typeof v === 'string' && Object.hasOwn(STAGES, v))) return v;
     throw new Error(`must be one of ${Object.keys(STAGES).map((s) => `"${s}"`).join(', ')} (or null), received ${describe(v)}`);
   },
 };

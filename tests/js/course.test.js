@@ -10,7 +10,7 @@ import { readAttentionFile, AttentionFileError } from '../../web/attention-file.
 import { findHead, patternScore } from '../../web/heads.js';
 import { embeddingsRun, MAX_TOKENS, MAX_TEXT } from '../../web/compute.js';
 import { matrixJson } from '../../web/exports.js';
-import { httpUrl } from '../../web/attributes.js';
+import { httpUrl, ATTRIBUTES } from '../../web/attributes.js';
 import { loadAttention } from '../../lib/index.js';
 import { loadEmbeddings } from '../../lib/model.js';
 import { attentionRef } from './reference.js';
@@ -52,6 +52,9 @@ test('a broken lesson says which step and which field, and what it expected', ()
   bad([{ caption: 'ok', heads: 3 }], /step 1: "heads" must be one of 1, 2, 4, 5, 10, received 3/);
   bad([{ caption: 'ok', causal: 'yes' }], /step 1: "causal" must be true or false/);
   bad([{ caption: 'ok', stage: 'magic' }], /step 1: "stage" must be one of "vectors", "scores"/);
+  // Names are checked against the lists' own keys, not what every object inherits.
+  bad([{ caption: 'ok', stage: 'constructor' }], /step 1: "stage" must be one of "vectors", "scores"/);
+  bad([{ caption: 'ok', head: 'toString' }], /step 1: "head" must be a head number from 1 or one of "start", "previous"/);
   bad([{ caption: 'ok', sentence: 'x'.repeat(MAX_TEXT + 1) }], /step 1: "sentence" must be at most 4,000 characters/);
   bad([{ caption: 'ok' }, 'just text'], /step 2: must be an object with a "caption", received "just text"/);
   bad([], /"steps" must be a list of 1 to 200 steps/);
@@ -164,5 +167,7 @@ test('long input: at most MAX_TOKENS tokens computed, the rest counted; text rea
 
 test('URLs an attribute may name: http(s) and relative only', () => {
   for (const ok of ['lessons/a.json', '/x/', 'https://example.com/m/', 'http://127.0.0.1:8080/', '../up', '?q=1']) assert.equal(httpUrl(ok), ok);
+  assert.equal(ATTRIBUTES.stage('constructor'), null, 'stage="constructor" is no stage');
+  assert.equal(ATTRIBUTES.stage(' softmax '), 'softmax');
   for (const bad of ['javascript:alert(1)', ' JavaScript:alert(1)', 'data:text/html,<b>x</b>', 'blob:http://x/1', 'file:///etc/passwd', 'vbscript:x', 'x:y', '', '   ']) assert.equal(httpUrl(bad), null, bad);
 });
