@@ -7,8 +7,10 @@ namespace qkv {
 namespace {
 
 struct Layer {
-  const float *ln1_w, *ln1_b, *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo, *ln2_w, *ln2_b, *w1, *b1, *w2, *b2;
+  const float *ln1_w, *ln1_b, *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo, *smear, *ln2_w, *ln2_b, *w1, *b1, *w2, *b2;
 };
+
+bool smears(const ModelConfig& c, int layer) { return layer < 32 && (c.smear_layers >> layer & 1u); }
 
 struct Weights {
   const float *tok_emb, *pos_emb, *lnf_w, *lnf_b;
@@ -27,6 +29,7 @@ Weights unpack(const ModelConfig& c, const float* p) {
     l.ln1_w = take(D), l.ln1_b = take(D);
     l.wq = take(D * D), l.bq = take(D), l.wk = take(D * D), l.bk = take(D);
     l.wv = take(D * D), l.bv = take(D), l.wo = take(D * D), l.bo = take(D);
+    l.smear = smears(c, i) ? take(c.n_heads) : nullptr;
     l.ln2_w = take(D), l.ln2_b = take(D);
     l.w1 = take(D * F), l.b1 = take(F), l.w2 = take(F * D), l.b2 = take(D);
     w.layers.push_back(l);
@@ -61,8 +64,10 @@ std::vector<std::pair<std::string, size_t>> model_tensor_layout(const ModelConfi
     for (auto& [name, n] : std::vector<std::pair<const char*, size_t>>{
              {"ln1.weight", D}, {"ln1.bias", D}, {"attn.wq", D * D}, {"attn.bq", D}, {"attn.wk", D * D}, {"attn.bk", D},
              {"attn.wv", D * D}, {"attn.bv", D}, {"attn.wo", D * D}, {"attn.bo", D}, {"ln2.weight", D}, {"ln2.bias", D},
-             {"mlp.w1", D * F}, {"mlp.b1", F}, {"mlp.w2", F * D}, {"mlp.b2", D}})
+             {"mlp.w1", D * F}, {"mlp.b1", F}, {"mlp.w2", F * D}, {"mlp.b2", D}}) {
       t.emplace_back(p + name, n);
+      if (smears(c, i) && std::string(name) == "attn.bo") t.emplace_back(p + "attn.smear", size_t(c.n_heads));
+    }
   }
   t.emplace_back("ln_f.weight", D);
   t.emplace_back("ln_f.bias", D);
@@ -77,6 +82,8 @@ Status check_model_config(const ModelConfig& c) {
       return Status::Error(Code::invalid_argument, std::string("model config: ") + name + " must be in [1, 1048576], received " + std::to_string(v));
   if (c.d_model % c.n_heads)
     return Status::Error(Code::invalid_argument, "model config: n_heads " + std::to_string(c.n_heads) + " must divide d_model " + std::to_string(c.d_model));
+  if (c.n_layers < 32 && (c.smear_layers >> c.n_layers) != 0)
+    return Status::Error(Code::invalid_argument, "model config: smear_layers names a layer past n_layers " + std::to_string(c.n_layers));
   if (!(c.norm_eps > 0.0f) || !std::isfinite(c.norm_eps))
     return Status::Error(Code::invalid_argument, "model config: norm_eps must be a finite number > 0");
   return Status::Ok();
@@ -118,8 +125,9 @@ Status model_forward(const ModelRunArgs& a, const Kernels& kn, Scratch& model_sc
 
   const Weights w = unpack(c, a.weights);
   const size_t n = a.n, D = c.d_model, F = c.d_ff, H = c.n_heads, dh = D / H;
-  float* buf = model_scratch.get(n * D * 3 + n * F);
+  float* buf = model_scratch.get(n * D * 3 + n * F + H);
   if (!buf) return Status::Error(Code::out_of_memory, "model: out of memory");
+  float* smear = buf + n * D * 3 + n * F;  // one layer's mixing weights, sigmoid(logit)
   float* x = buf;            // residual stream
   float* h = x + n * D;      // normalised input of a sub-layer
   float* y = h + n * D;      // a sub-layer's output
@@ -136,6 +144,10 @@ Status model_forward(const ModelRunArgs& a, const Kernels& kn, Scratch& model_sc
     m.batch = 1, m.n = a.n, m.d_model = c.d_model, m.heads = c.n_heads;
     m.x = h;
     m.w_q = L.wq, m.w_k = L.wk, m.w_v = L.wv, m.w_o = L.wo, m.b_q = L.bq, m.b_k = L.bk, m.b_v = L.bv, m.b_o = L.bo;
+    if (L.smear) {
+      for (size_t hh = 0; hh < H; ++hh) smear[hh] = float(1.0 / (1.0 + std::exp(-double(L.smear[hh]))));
+      m.key_smear = smear;
+    }
     m.mask.causal = true;
     m.output = y;
     m.q = a.q ? a.q + l * head_rows : nullptr;
