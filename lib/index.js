@@ -8,6 +8,7 @@ import { loadModelInto, loadEmbeddingsFrom } from './model.js';
 
 export { WeightsFormatError } from './weights.js';
 export { tokenize, encode } from './tokenizer.js';
+export { headScores, headLabel, HEAD_LABELS } from './heads.js';
 
 const SCORING = { dot: 0, scaled_dot: 1, additive: 2 };
 const STATUS = ['ok', 'invalid_argument', 'out_of_range', 'out_of_memory', 'non_finite'];

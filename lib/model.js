@@ -2,7 +2,9 @@
 // tokenizer, and the forward pass in the core, returning every layer's and head's attention.
 import { INTERNAL, parseLayout } from './internal.js';
 import { parseWeights, readSource, WeightsFormatError } from './weights.js';
-import { tokenize, encode } from './tokenizer.js';
+import { tokenize, encode, normalize } from './tokenizer.js';
+import { PieceVocabulary, encodePieces, WORD_START } from './pieces.js';
+import { headScores, headLabel, isPunctuationPiece } from './heads.js';
 
 export const DEFAULT_MODEL = new URL('../models/tiny-lm.qkv', import.meta.url);
 export const DEFAULT_EMBEDDINGS = new URL('../models/glove-10k.qkv', import.meta.url);
@@ -34,6 +36,11 @@ export async function loadEmbeddingsFrom(source = DEFAULT_EMBEDDINGS, options = 
 }
 
 const isSpecial = (w) => /^<[a-z]+>$/.test(w);
+// The text a piece of encode() covers: its token's text, or the part of it the piece spans.
+const textOf = (tokens, piece) => {
+  const tok = tokens[piece.token];
+  return tok.text.slice(piece.start - tok.start, piece.end - tok.start);
+};
 // run() result → the Float32Array its arrays are views of (for options.reuse).
 const resultBlocks = new WeakMap();
 
@@ -41,6 +48,10 @@ export class Embeddings {
   #vectors;
   #ready;
   #rows;
+  #pieces = null;
+  #coefficients = null;
+  #basis = null;
+  #rank = 0;
   constructor(file) {
     const info = file.tensorInfo('vectors');
     if (!info || info.shape.length !== 2 || info.shape[0] !== file.vocab.length) {
@@ -54,6 +65,32 @@ export class Embeddings {
     this.#rows = file.rows('vectors');
     this.#vectors = new Float32Array(this.#rows.count * this.dim);
     this.#ready = new Uint8Array(this.#rows.count);
+    // Words outside the table: the mean of their subword pieces' vectors (cut_glove.py fits them; the
+    // file stores them as coefficients on a basis of principal directions).
+    if (file.config.fallback === 'pieces') {
+      const pieces = file.config.pieces, coef = file.tensorInfo('piece_coefficients'), basis = file.tensorInfo('piece_basis');
+      if (!Array.isArray(pieces) || !coef || !basis || coef.shape[0] !== pieces.length || basis.shape[1] !== this.dim || coef.shape[1] !== basis.shape[0]) {
+        throw new WeightsFormatError('loadEmbeddings: a pieces fallback needs config.pieces, piece_coefficients [pieces][rank] and piece_basis [rank][dim]');
+      }
+      this.#pieces = new PieceVocabulary(pieces, file.tensor('piece_scores'));
+      this.#coefficients = file.tensor('piece_coefficients');
+      this.#basis = file.tensor('piece_basis');
+      this.#rank = basis.shape[0];
+    }
+  }
+
+  /**
+   * A vector for a word the table lacks: the mean of its pieces' vectors, or null without a pieces
+   * fallback in the file. `norm` is the word as tokenize() normalises it.
+   */
+  estimate(norm) {
+    if (!this.#pieces) return null;
+    const pieces = this.#pieces.segment(norm), r = this.#rank, d = this.dim;
+    const c = new Float64Array(r);
+    for (const p of pieces) for (let k = 0; k < r; ++k) c[k] += this.#coefficients[p.id * r + k] / pieces.length;
+    const v = new Float32Array(d);
+    for (let k = 0; k < r; ++k) for (let j = 0; j < d; ++j) v[j] += c[k] * this.#basis[k * d + j];
+    return v;
   }
   /** The vector of vocabulary entry `id` (a view; do not modify). */
   vector(id) {
@@ -64,14 +101,23 @@ export class Embeddings {
     }
     return row;
   }
-  /** Tokenizes `text` (or takes tokens from tokenize()) and looks each piece up. */
+  /**
+   * Tokenizes `text` (or takes tokens from tokenize()) and looks each piece up. A piece the table
+   * lacks (the <unk> entry) gets estimate()'s vector where the file has a pieces fallback, and
+   * `estimated[i]` says so; `unknown[t]` says word t was not in the table as it stands.
+   */
   lookup(textOrTokens) {
     const tokens = typeof textOrTokens === 'string' ? tokenize(textOrTokens) : textOrTokens;
     if (!Array.isArray(tokens)) throw new TypeError(`lookup: expected a string or the tokens from tokenize(), received ${typeof textOrTokens}`);
     const { ids, unknown, pieces } = encode(tokens, this.vocab);
     const vectors = new Float32Array(ids.length * this.dim);
-    ids.forEach((id, i) => vectors.set(this.vector(id), i * this.dim));
-    return { tokens: pieces, ids: Int32Array.from(ids), unknown, vectors };
+    const estimated = pieces.map(() => false);
+    ids.forEach((id, i) => {
+      const guess = pieces[i].unk ? this.estimate(normalize(textOf(tokens, pieces[i]))) : null;
+      estimated[i] = guess !== null;
+      vectors.set(guess ?? this.vector(id), i * this.dim);
+    });
+    return { tokens: pieces, ids: Int32Array.from(ids), unknown, estimated, vectors };
   }
 }
 
@@ -84,6 +130,9 @@ export class Model {
   #work = 0;
   #workBytes = 0;
   #special;
+  #punct;
+  #pieces = null;
+  #smearMask = 0;
 
   constructor(qkv, file) {
     const m = qkv[INTERNAL]();
@@ -97,7 +146,24 @@ export class Model {
     this.#qkv = qkv;
     this.config = { ...c };
     this.vocab = file.vocab;
-    this.#special = Uint8Array.from(file.vocab, (w) => (isSpecial(w) ? 1 : 0));
+    // Left out of next-token predictions: <bos>, <unk>, byte pieces and the bare word-start mark.
+    this.#special = Uint8Array.from(file.vocab, (w) => (isSpecial(w) || /^<0x[0-9A-F]{2}>$/.test(w) || w === WORD_START ? 1 : 0));
+    this.#punct = Uint8Array.from(file.vocab, (w) => (isPunctuationPiece(w) ? 1 : 0));
+    // A subword model (config.tokenizer 'unigram') carries each piece's log-probability; older files
+    // have a word vocabulary that tokenizer.js's encode() looks words up in.
+    if (c.tokenizer === 'unigram') {
+      const scores = file.tensorInfo('piece_scores');
+      if (!scores || scores.count !== file.vocab.length) throw new WeightsFormatError('loadModel: a unigram model needs piece_scores [vocab_size]');
+      this.#pieces = new PieceVocabulary(file.vocab, file.tensor('piece_scores'));
+    }
+    const smearLayers = c.smear_layers ?? [];
+    if (!Array.isArray(smearLayers) || smearLayers.some((l) => !Number.isInteger(l) || l < 0 || l >= Math.min(c.n_layers, 32))) {
+      throw new WeightsFormatError(`loadModel: config.smear_layers must list layers from 0 to ${Math.min(c.n_layers, 32) - 1}, received ${JSON.stringify(c.smear_layers)}`);
+    }
+    this.#smearMask = smearLayers.reduce((m, l) => m | (1 << l), 0) >>> 0;
+    // Each smearing layer's per-head weight of a key against the key before it: sigmoid(logit).
+    this.smear = Array.from({ length: c.n_layers }, (_, l) => (smearLayers.includes(l)
+      ? Array.from(file.tensor(`layers.${l}.attn.smear`), (a) => 1 / (1 + Math.exp(-a))) : null));
     this.provenance = file.header.provenance ?? null;
     this.#index = parseLayout(m.modelFrameLayout());
     this.#frame = m._malloc(4 * this.#index.count);
@@ -128,6 +194,7 @@ export class Model {
     m.HEAP32[base + F.vocabSize] = c.vocab_size; m.HEAP32[base + F.dModel] = c.d_model; m.HEAP32[base + F.layers] = c.n_layers;
     m.HEAP32[base + F.heads] = c.n_heads; m.HEAP32[base + F.dFF] = c.d_ff; m.HEAP32[base + F.maxPositions] = c.max_positions;
     m.HEAPF32[base + F.normEps] = c.norm_eps ?? 1e-5;
+    m.HEAP32[base + F.smearLayers] = this.#smearMask | 0;
     m.HEAP32[base + F.params] = this.#params; m.HEAP32[base + F.paramCount] = this.#paramCount;
   }
 
@@ -138,11 +205,18 @@ export class Model {
     throw err;
   }
 
-  /** Tokenizes text for this model: <bos> first, each word's pieces after. */
+  /**
+   * Tokenizes text for this model: <bos> first, each word's pieces after (pieces.js encodePieces:
+   * every piece has `token`, the index of its word in `words` = tokenize(text), and its span).
+   */
   encode(text) {
     const tokens = tokenize(text);
+    if (this.#pieces) {
+      const pieces = encodePieces(tokens, this.#pieces, this.config.bos_id ?? this.vocab.indexOf('<bos>'));
+      return { tokens: pieces, ids: pieces.map((p) => p.id), unknown: pieces.map(() => false), wordUnknown: tokens.map(() => false), words: tokens };
+    }
     const { ids, unknown, pieces } = encode(tokens, this.vocab, { bos: true });
-    return { tokens: pieces, ids, unknown: pieces.map((p) => p.unk), wordUnknown: unknown };
+    return { tokens: pieces, ids, unknown: pieces.map((p) => p.unk), wordUnknown: unknown, words: tokens };
   }
 
   /**
@@ -201,20 +275,26 @@ export class Model {
       all[name] = block.subarray((ptrs[name] >> 2) - first, (ptrs[name] >> 2) - first + sizes[name]);
     }
     const layers = [];
+    const idsN = Int32Array.from(ids);
     for (let l = 0; l < L; ++l) {
       const heads = [];
       for (let h = 0; h < H; ++h) {
         const rows = (l * H + h) * n * dh, plane = (l * H + h) * n * n;
+        const weights = all.weights.subarray(plane, plane + n * n);
+        const pattern = headScores(weights, n, idsN, this.#punct);
+        pattern.label = headLabel(pattern);
         heads.push({
+          smear: this.smear[l] ? this.smear[l][h] : null, pattern,
           q: all.q.subarray(rows, rows + n * dh), k: all.k.subarray(rows, rows + n * dh), v: all.v.subarray(rows, rows + n * dh),
           scores: all.scores.subarray(plane, plane + n * n), logits: all.logits.subarray(plane, plane + n * n),
-          weights: all.weights.subarray(plane, plane + n * n),
+          weights,
         });
       }
-      layers.push({ heads });
+      layers.push({ heads, smear: this.smear[l] });
     }
     const { nextLogits } = all;
-    const result = { tokens: enc.tokens.slice(0, n), ids: Int32Array.from(ids), unknown: enc.unknown.slice(0, n), truncated, dHead: dh,
+    const result = { tokens: enc.tokens.slice(0, n), words: enc.words, ids: idsN, unknown: enc.unknown.slice(0, n), truncated,
+      leftOut: enc.ids.length - n, dHead: dh,
       layers, nextLogits, next: topPredictions(nextLogits, this.vocab, topK, this.#special) };
     if (old) resultBlocks.delete(options.reuse); // spent: its arrays may now hold this run's numbers
     resultBlocks.set(result, block);
@@ -245,5 +325,7 @@ function topPredictions(logits, vocab, k, special) {
       if (best.length > k) best.pop();
     }
   }
-  return best.map((i) => ({ token: vocab[i], id: i, probability: Math.exp(logits[i] - mx) / sum }));
+  // text: the piece as a learner reads it, without the word-start mark; startsWord: it had the mark
+  return best.map((i) => ({ token: vocab[i], id: i, probability: Math.exp(logits[i] - mx) / sum,
+    text: vocab[i].startsWith(WORD_START) ? vocab[i].slice(1) : vocab[i], startsWord: vocab[i].startsWith(WORD_START) }));
 }
