@@ -1,4 +1,7 @@
-// embind registrations only; conversions live in convert.cpp, names and defaults in index.js.
+// The module's entry points. Every call JavaScript makes with arguments goes through one kind of
+// function: a plain wasm export that takes a call frame's address and returns a qkv::Code (lib/call.js
+// is the other side). embind is left for what returns text: the frame layouts, the last error's
+// message, the kernel set's name and the model's tensor layout. Conversions live in convert.cpp.
 #include <emscripten/bind.h>
 #include <emscripten/em_macros.h>
 
@@ -22,17 +25,15 @@ int finish(const qkv::Status& s) {
   return static_cast<int>(s.code);
 }
 
+const qkv::frames::Word* frame_at(uintptr_t frame) { return reinterpret_cast<const qkv::frames::Word*>(frame); }
+
 int run_attention(uintptr_t frame) {
-  return finish(qkv::attention(qkv::frames::to_attention_args(reinterpret_cast<const qkv::frames::Word*>(frame)),
-                               kernels(), g_scratch));
+  return finish(qkv::attention(qkv::frames::to_attention_args(frame_at(frame)), kernels(), g_scratch));
 }
 
 int run_mha(uintptr_t frame) {
-  return finish(qkv::multi_head_attention(qkv::frames::to_mha_args(reinterpret_cast<const qkv::frames::Word*>(frame)),
-                                          kernels(), g_scratch));
+  return finish(qkv::multi_head_attention(qkv::frames::to_mha_args(frame_at(frame)), kernels(), g_scratch));
 }
-
-const qkv::frames::Word* frame_at(uintptr_t frame) { return reinterpret_cast<const qkv::frames::Word*>(frame); }
 
 int run_model(uintptr_t frame) {
   return finish(qkv::model_forward(qkv::frames::to_model_args(frame_at(frame)), kernels(), g_model_scratch, g_scratch));
@@ -57,28 +58,23 @@ void release_scratch() {
   g_scratch.release();
   g_model_scratch.release();
 }
-size_t scratch_bytes() { return g_scratch.capacity() * sizeof(float); }
-
 }  // namespace
 
-// The per-call entry points are plain wasm exports as well: JavaScript calls them directly, without
-// embind's generic invoker (measured at about a microsecond per call with -sDYNAMIC_EXECUTION=0).
+// Plain wasm exports, called directly from JavaScript without embind's generic invoker (measured at
+// about a microsecond per call with -sDYNAMIC_EXECUTION=0).
 extern "C" {
 EMSCRIPTEN_KEEPALIVE int qkv_run_attention(uintptr_t frame) { return run_attention(frame); }
 EMSCRIPTEN_KEEPALIVE int qkv_run_mha(uintptr_t frame) { return run_mha(frame); }
+EMSCRIPTEN_KEEPALIVE int qkv_run_model(uintptr_t frame) { return run_model(frame); }
+EMSCRIPTEN_KEEPALIVE int qkv_check_model(uintptr_t frame) { return check_model(frame); }
 }
 
 EMSCRIPTEN_BINDINGS(qkv_attention) {
-  emscripten::function("runAttention", &run_attention);
-  emscripten::function("runMultiHeadAttention", &run_mha);
   emscripten::function("lastError", &last_error);
   emscripten::function("kernelName", &kernel_name);
   emscripten::function("releaseScratch", &release_scratch);
-  emscripten::function("scratchBytes", &scratch_bytes);
   emscripten::function("attentionFrameLayout", &qkv::frames::attention_layout);
   emscripten::function("mhaFrameLayout", &qkv::frames::mha_layout);
   emscripten::function("modelFrameLayout", &qkv::frames::model_layout);
-  emscripten::function("runModel", &run_model);
-  emscripten::function("checkModel", &check_model);
   emscripten::function("modelTensorLayout", &model_tensor_layout);
 }

@@ -1,8 +1,8 @@
 // Call frames: JavaScript fills a small block of 32-bit words in wasm memory and calls one function
-// with its address. One embind call with one integer per attention call keeps the per-call overhead
-// to a few hundred nanoseconds, where passing two dozen arguments or an object through embind costs
-// microseconds. The field lists below are the single source of truth: the JS wrapper reads them at
-// load time (frameLayout()), so the two sides cannot drift apart.
+// with its address (a plain wasm export, bindings.cpp). One integer per call keeps the per-call
+// overhead to a few hundred nanoseconds, where passing two dozen arguments or an object through
+// embind costs microseconds. The field lists below are the single source of truth: the JS side reads
+// them at load time (attentionFrameLayout() and the others; lib/call.js), so the two cannot drift.
 #pragma once
 
 #include <cstdint>

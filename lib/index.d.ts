@@ -22,34 +22,63 @@ export function tokenize(text: string): Token[];
 export function encode(tokens: Token[], vocab: string[], options?: { bos?: boolean; bosToken?: string; unkToken?: string; unkId?: number }):
   { ids: number[]; unknown: boolean[]; pieces: Piece[] };
 
-/** Thrown when a weights file is corrupt, truncated, of another kind, or not a .qkv file. `code` is 'ERR_QKV_FORMAT'. */
+/**
+ * The `code` of every error the package throws. TypeError: ERR_QKV_INVALID_ARGUMENT. RangeError:
+ * ERR_QKV_OUT_OF_RANGE, ERR_QKV_NON_FINITE, ERR_QKV_OUT_OF_MEMORY. WeightsFormatError: ERR_QKV_FORMAT.
+ * AssetError: ERR_QKV_ASSET, ERR_QKV_UNSUPPORTED.
+ */
+export type QkvErrorCode =
+  | 'ERR_QKV_INVALID_ARGUMENT' | 'ERR_QKV_OUT_OF_RANGE' | 'ERR_QKV_NON_FINITE' | 'ERR_QKV_OUT_OF_MEMORY'
+  | 'ERR_QKV_FORMAT' | 'ERR_QKV_ASSET' | 'ERR_QKV_UNSUPPORTED';
+
+/** Thrown when a weights file is corrupt, truncated, of another kind, or not a .qkv file. */
 export class WeightsFormatError extends Error {
   readonly code: 'ERR_QKV_FORMAT';
+}
+
+/**
+ * Thrown when a file the package needs (a .wasm build, a model, word vectors) cannot be loaded, or
+ * (code ERR_QKV_UNSUPPORTED) when this engine cannot run the requested build.
+ */
+export class AssetError extends Error {
+  readonly code: 'ERR_QKV_ASSET' | 'ERR_QKV_UNSUPPORTED';
+  /** The address that failed, when there was one. */
+  readonly url: string | null;
 }
 
 /** True when this JavaScript engine runs WebAssembly SIMD128. */
 export function simdSupported(): boolean;
 
+/**
+ * Where the package's files are fetched from, like onnxruntime-web's wasmPaths: the URL of a folder
+ * laid out like the package (its dist/*.wasm and models/*.qkv), or one URL per file name
+ * ({ 'qkv-simd.wasm': url, 'tiny-lm.qkv': url, … }; a file not named keeps its default). The default
+ * is the package's own folder, found from the module (bundlers that understand
+ * `new URL(…, import.meta.url)` emit the files by themselves).
+ */
+export type Assets = string | URL | Readonly<Record<string, string | URL>>;
+
 export interface LoadOptions {
   /** 'auto' (default) picks SIMD when the engine has it, else scalar. */
   backend?: 'auto' | 'simd' | 'scalar';
-  /** Where to fetch the .wasm from (for bundlers and CDNs); the default is next to the module. */
-  wasmUrl?: string | URL;
-  /** The .wasm bytes, when the caller already has them. */
-  wasmBinary?: ArrayBuffer | Uint8Array;
+  /** Where the .wasm files are (see {@link Assets}). */
+  assets?: Assets;
+  /** The .wasm bytes of the chosen backend, when the caller already has them (a module of its own, not shared). */
+  wasmBinary?: ArrayBuffer | ArrayBufferView;
 }
 
 /**
- * Loads the WebAssembly module (once per backend) and resolves to an {@link Attention} instance.
- * @throws TypeError for bad options; rejects when the wasm cannot be loaded or SIMD is forced but missing.
+ * Loads the WebAssembly module (once per backend and location) and resolves to an {@link Attention}
+ * instance. Rejects with a TypeError for bad options, an AssetError when the file cannot be loaded
+ * or the engine cannot run the build.
  */
 export function loadAttention(options?: LoadOptions): Promise<Attention>;
 
 /** Options shared by attention() and multiHeadAttention(). */
 export interface MaskAndScaleOptions {
-  /** Multiplies Q·Kᵀ; default 1/√dim for 'scaled_dot', 1 for 'dot' and 'additive'. Finite and non-zero. */
+  /** Multiplies Q·Kᵀ; default 1/√dim for 'scaled_dot', 1 for 'dot' and 'additive'. Finite and non-zero as a float32. */
   scale?: number;
-  /** Divides the scaled scores before softmax (> 0, default 1): < 1 sharpens, > 1 flattens the weights. */
+  /** Divides the scaled scores before softmax (> 0 as a float32, default 1): < 1 sharpens, > 1 flattens the weights. */
   temperature?: number;
   /** Query i may attend only to keys j ≤ i (top-left aligned, as PyTorch's is_causal). */
   causal?: boolean;
@@ -60,9 +89,12 @@ export interface MaskAndScaleOptions {
    * every batch item and head, or batch×heads×queries×keys.
    */
   mask?: Uint8Array | boolean[] | number[];
-  /** Added to the scaled scores before softmax (-Infinity masks); same shapes as `mask`. */
+  /** Added to the scaled scores before softmax (-Infinity masks; NaN and +Infinity are refused); same shapes as `mask`. */
   additiveMask?: TensorLike;
 }
+
+/** Where a result is written: a Tensor (no copy at all) or a Float32Array of the right length. */
+export type OutTarget = Tensor | Float32Array;
 
 export interface AttentionOptions extends MaskAndScaleOptions {
   /** Queries: batch×heads×queries×dim. */
@@ -93,23 +125,35 @@ export interface AttentionOptions extends MaskAndScaleOptions {
   returnScores?: boolean;
   /** Also return the logits: scores × scale / temperature with masks applied (-Infinity where masked). */
   returnLogits?: boolean;
-  /** Write results into these instead of new arrays (Tensors: no copy at all). */
-  out?: { output?: Tensor | Float32Array; weights?: Tensor | Float32Array; scores?: Tensor | Float32Array; logits?: Tensor | Float32Array };
+  /**
+   * Write results into these instead of new arrays. A target may be an input's own Tensor (the result
+   * is computed aside and copied over); two targets may not share memory.
+   */
+  out?: { output?: OutTarget; weights?: OutTarget; scores?: OutTarget; logits?: OutTarget };
 }
 
 export interface AttentionShape {
   batch: number; heads: number; queries: number; keys: number; dim: number; valueDim: number;
 }
 
-export interface AttentionResult {
+/** The type of a result: the `out` target given for it (the same object), else a new Float32Array. */
+export type Written<Out, K extends string> =
+  Out extends { readonly [P in K]: infer T } ? (T extends Tensor ? Tensor : T extends Float32Array ? T : Float32Array) : Float32Array;
+
+type OutOf<O> = O extends { out: infer Out } ? Out : undefined;
+
+/** A result that is there when `Flag` is true, absent when it is false or not given, maybe otherwise. */
+type Returned<O, Flag extends string, K extends string> =
+  O extends { readonly [P in Flag]: true } ? { [P in K]: Written<OutOf<O>, K> }
+  : O extends { readonly [P in Flag]?: false | undefined } ? { [P in K]?: undefined }
+  : { [P in K]?: Written<OutOf<O>, K> };
+
+/** What attention() returns for options `O`: `weights` is there when `returnWeights: true`, and so on. */
+export type AttentionResult<O extends AttentionOptions = AttentionOptions> = {
   /** Σ_j α_ij V_j: batch×heads×queries×valueDim. */
-  output: Float32Array | Tensor;
-  /** α: batch×heads×queries×keys, each row sums to 1 (all 0 when every key of the row is masked). */
-  weights?: Float32Array | Tensor;
-  scores?: Float32Array | Tensor;
-  logits?: Float32Array | Tensor;
+  output: Written<OutOf<O>, 'output'>;
   shape: AttentionShape;
-}
+} & Returned<O, 'returnWeights', 'weights'> & Returned<O, 'returnScores', 'scores'> & Returned<O, 'returnLogits', 'logits'>;
 
 /** Projection weights, stored [in][out] and used as X·W + b (the course's Q = X·W_Q). */
 export interface MultiHeadParams {
@@ -130,7 +174,7 @@ export interface MultiHeadOptions extends MaskAndScaleOptions {
   /** Input sequence: batch×length×dModel. */
   x: TensorLike;
   /** Keys and values come from this sequence (cross-attention): batch×contextLength×dContext. Default: x. */
-  context?: TensorLike;
+  context?: TensorLike | null;
   params: MultiHeadParams;
   /** Number of heads; must divide dModel. Default 1. */
   heads?: number;
@@ -146,33 +190,32 @@ export interface MultiHeadOptions extends MaskAndScaleOptions {
   /** 'dot' or 'scaled_dot' (default; scale 1/√dHead). */
   scoring?: 'dot' | 'scaled_dot';
   /** Which intermediates to return: true for all. */
-  intermediates?: boolean | Intermediate[];
-  out?: Partial<Record<'output' | Intermediate, Tensor | Float32Array>>;
+  intermediates?: boolean | readonly Intermediate[];
+  /** Write results into these (see AttentionOptions.out); a target needs its intermediate asked for. */
+  out?: Partial<Record<'output' | Intermediate, OutTarget>>;
 }
 
-export interface MultiHeadResult {
+/** The intermediates options `O` ask for. */
+type Asked<O> = O extends { intermediates: true } ? Intermediate
+  : O extends { intermediates: readonly (infer I extends Intermediate)[] } ? (Intermediate extends I ? never : I)
+  : never;
+type MaybeAsked<O> = O extends { intermediates: boolean | readonly Intermediate[] } ? (O extends { intermediates: true | false } ? never : Intermediate) : never;
+
+/** What multiHeadAttention() returns for options `O`: the intermediates asked for are there. */
+export type MultiHeadResult<O extends MultiHeadOptions = MultiHeadOptions> = {
   /** concat(heads)·W_O + b_O: batch×length×dModel. */
-  output: Float32Array | Tensor;
-  /** Per-head queries: batch×heads×length×dHead. */
-  q?: Float32Array | Tensor;
-  /** Per-head keys: batch×heads×contextLength×dHead. */
-  k?: Float32Array | Tensor;
-  /** Per-head values: batch×heads×contextLength×dHead. */
-  v?: Float32Array | Tensor;
-  /** Raw scores Q_h·K_hᵀ: batch×heads×length×contextLength. */
-  scores?: Float32Array | Tensor;
-  /** Scaled, tempered, masked scores. */
-  logits?: Float32Array | Tensor;
-  /** Softmax weights per head. */
-  weights?: Float32Array | Tensor;
-  /** Each head's Σ_j α_ij V_j: batch×heads×length×dHead. */
-  headOutputs?: Float32Array | Tensor;
-  /** The heads side by side, before W_O: batch×length×dModel. */
-  concat?: Float32Array | Tensor;
+  output: Written<OutOf<O>, 'output'>;
   shape: { batch: number; heads: number; length: number; contextLength: number; dModel: number; dContext: number; dHead: number };
-}
+} & { [K in Asked<O>]: Written<OutOf<O>, K> }
+  & { [K in Exclude<MaybeAsked<O>, Asked<O>>]?: Written<OutOf<O>, K> };
 
-/** A loaded module. Errors are thrown as TypeError (wrong type or option) or RangeError (wrong size or value, out of memory, non-finite input), with `code` set when the core reported them. */
+/** Option objects may hold only known keys: a misspelt one is a type error here and a TypeError at run time. */
+type Exactly<O, Known> = O & { [K in Exclude<keyof O, keyof Known>]: never };
+
+/**
+ * A loaded module. Errors are the package's (see {@link QkvErrorCode}): thrown before anything runs,
+ * and the module keeps working after one.
+ */
 export class Attention {
   private constructor();
   /** 'wasm-simd128' or 'wasm-scalar'. */
@@ -181,140 +224,20 @@ export class Attention {
   readonly kernels: string;
   /** Bytes of WebAssembly memory the module holds (grows on demand up to 2 GiB). */
   readonly memoryBytes: number;
-  /** Scaled dot-product attention: weights = softmax(Q·Kᵀ·scale/temperature + masks), output = weights·V. */
-  attention(options: AttentionOptions): AttentionResult;
+  /**
+   * Scaled dot-product attention: weights = softmax(Q·Kᵀ·scale/temperature + masks), output = weights·V.
+   * Results are new Float32Arrays, or the `out` targets given.
+   */
+  attention<O extends AttentionOptions>(options: Exactly<O, AttentionOptions>): AttentionResult<O>;
   /** Multi-head attention with Q, K, V and output projections; self- or cross-attention. */
-  multiHeadAttention(options: MultiHeadOptions): MultiHeadResult;
+  multiHeadAttention<O extends MultiHeadOptions>(options: Exactly<O, MultiHeadOptions>): MultiHeadResult<O>;
   /** A tensor resident in wasm memory, from data or a length (zero-filled). Free it when done. */
   tensor(dataOrLength: TensorLike | number): Tensor;
   /** Frees internal scratch memory; it is regrown on the next call. */
   releaseScratch(): void;
-  /**
-   * Loads a trained model: the bundled one (models/tiny-lm.qkv) by default, or a URL, a path (Node) or
-   * the file's bytes. Rejects with {@link WeightsFormatError} for a corrupt, truncated or foreign file.
-   */
-  loadModel(source?: string | URL | ArrayBuffer | Uint8Array, options?: LoadWeightsOptions): Promise<Model>;
-  /** Loads a word-vector table: the bundled GloVe cut (models/glove-10k.qkv) by default. */
-  loadEmbeddings(source?: string | URL | ArrayBuffer | Uint8Array, options?: LoadWeightsOptions): Promise<Embeddings>;
 }
 
-export interface LoadWeightsOptions {
-  /** Called while the file downloads (browsers): bytes so far and the total (0 when unknown). */
-  onProgress?: (loaded: number, total: number) => void;
-}
-
-/** Word vectors (GloVe 6B 100d, int8 per-row scaled). */
-export interface Embeddings {
-  readonly dim: number;
-  readonly vocab: string[];
-  /** The vector of vocabulary entry `id` (a view; do not modify). */
-  vector(id: number): Float32Array;
-  /**
-   * Tokenizes text (or takes tokenize()'s tokens) and returns each piece's vector: pieces×dim.
-   * `unknown[t]`: word t is not in the table; `estimated[i]`: piece i had no vector of its own and got
-   * the mean of its subword pieces' vectors ({@link Embeddings.estimate}).
-   */
-  lookup(textOrTokens: string | Token[]): { tokens: Piece[]; ids: Int32Array; unknown: boolean[]; estimated: boolean[]; vectors: Float32Array };
-  /** A vector for a word the table lacks (as tokenize() normalises it), from its subword pieces; null when the file has no such fallback. */
-  estimate(norm: string): Float32Array | null;
-}
-
-/** One head's attention in one layer for an input of n tokens (n includes <bos>). */
-export interface ModelHead {
-  /** n×dHead */
-  q: Float32Array;
-  /** n×dHead */
-  k: Float32Array;
-  /** n×dHead */
-  v: Float32Array;
-  /** n×n raw scores Q·Kᵀ */
-  scores: Float32Array;
-  /** n×n scores/√dHead with the causal mask (-Infinity above the diagonal) */
-  logits: Float32Array;
-  /** n×n softmax weights; row i sums to 1 over keys 0…i */
-  weights: Float32Array;
-  /**
-   * In a layer that smears its keys: this head's weight s of each key against the key before it
-   * (the scores use s·key_j + (1 − s)·key_{j−1}; `k` holds those smeared keys). null otherwise.
-   */
-  smear: number | null;
-  /** What the head does on this input, and its name (see {@link HeadPattern}). */
-  pattern: HeadPattern;
-}
-
-/**
- * Scores of one head on one input (each a mean weight in [0, 1], null where no query qualifies) and
- * the label a teacher can read. previous: on the token before; start: on <bos>; self: on itself;
- * punctuation: on earlier punctuation; duplicate: on earlier copies of the same token; induction: on
- * the tokens that followed earlier copies; entropy: 1 = spread evenly, 0 = one key.
- */
-export interface HeadPattern {
-  previous: number | null;
-  start: number | null;
-  self: number | null;
-  punctuation: number | null;
-  duplicate: number | null;
-  induction: number | null;
-  entropy: number | null;
-  /** The kind with the highest score if it reaches 0.4, else 'broad' (entropy ≥ 0.75) or 'mixed'. */
-  label: 'previous' | 'start' | 'self' | 'punctuation' | 'duplicate' | 'induction' | 'broad' | 'mixed';
-}
-
-export interface ModelRun {
-  /** The pieces the model read: <bos> first; `token` of each is the index of its word in `words`. */
-  tokens: Piece[];
-  /** tokenize(text): the words the pieces were cut from. */
-  words: Token[];
-  ids: Int32Array;
-  /** Per piece: true when it is the <unk> fallback. */
-  unknown: boolean[];
-  /** True when the text was longer than the model reads and was cut ({ truncate: true }). */
-  truncated: boolean;
-  /** How many pieces were left out by { truncate: true } (0 when none). */
-  leftOut: number;
-  dHead: number;
-  /** Per layer: its heads, and each head's smear weight where the layer smears its keys (else null). */
-  layers: { heads: ModelHead[]; smear: number[] | null }[];
-  /** Next-token logits after the last piece: vocab_size. */
-  nextLogits: Float32Array;
-  /**
-   * The most probable next tokens (special tokens and byte pieces left out). `text`: the piece as read,
-   * without the word-start mark "▁"; `startsWord`: the piece begins a new word.
-   */
-  next: { token: string; id: number; probability: number; text: string; startsWord: boolean }[];
-}
-
-/** A small causal transformer run by the core. */
-export interface Model {
-  readonly config: { vocab_size: number; d_model: number; n_layers: number; n_heads: number; d_ff: number; max_positions: number; norm_eps?: number; [key: string]: unknown };
-  readonly vocab: string[];
-  readonly provenance: Record<string, unknown> | null;
-  /** Per layer: each head's smear weight where the layer smears its keys, else null. */
-  readonly smear: (number[] | null)[];
-  /** The pieces and ids the model would read for `text` (words: tokenize(text)). */
-  encode(text: string): { tokens: Piece[]; ids: number[]; unknown: boolean[]; wordUnknown: boolean[]; words: Token[] };
-  /**
-   * Runs the forward pass. Throws RangeError for text longer than max_positions − 1 tokens unless `truncate`.
-   * `reuse`: an earlier result of this model's run() that you no longer need; its arrays are
-   * overwritten with this run's numbers instead of allocating new ones (for a typing loop).
-   */
-  run(text: string, options?: { topK?: number; truncate?: boolean; reuse?: ModelRun | null }): ModelRun;
-  /** Returns the model's wasm memory; using it afterwards throws. */
-  free(): void;
-}
-
-/**
- * The scores of one head on one input, from its n×n causal weights (row-major), the token ids
- * (ids[0] = <bos>) and which ids are punctuation. model.run computes them for every head; this is for
- * attention from elsewhere. `label` is not set: call {@link headLabel}.
- */
-export function headScores(weights: ArrayLike<number>, n: number, ids: ArrayLike<number>, punct: ArrayLike<number | boolean>): Omit<HeadPattern, 'label'>;
-/** The name of a head from its scores (threshold 0.4 on the best kind; else broad or mixed). */
-export function headLabel(scores: Omit<HeadPattern, 'label'>, threshold?: number, broad?: number): HeadPattern['label'];
-/** What a learner reads for each label ('previous' → 'previous token', …). */
-export const HEAD_LABELS: Record<HeadPattern['label'], string>;
-
-/** Float32 data resident in WebAssembly memory: pass it in and out of calls without copying. */
+/** Float32 data resident in WebAssembly memory: pass it in and out of calls without copying. Made by {@link Attention.tensor}. */
 export class Tensor {
   private constructor();
   /** Number of float32 elements. */
@@ -323,8 +246,8 @@ export class Tensor {
   readonly array: Float32Array;
   /** True after free(). */
   readonly freed: boolean;
-  /** Copies data in, starting at offset. */
-  set(data: Float32Array | Float64Array | number[], offset?: number): this;
+  /** Copies data in, starting at element `offset` (default 0); it must fit. */
+  set(data: TensorLike, offset?: number): this;
   /** A copy of the contents. */
   toFloat32Array(): Float32Array;
   /** Returns the memory; using the tensor afterwards throws. */

@@ -22,6 +22,7 @@ import { chromium } from 'playwright-core';
 import { startServer } from './serve.mjs';
 import { loadAttention } from '../lib/index.js';
 import { modelMounts, REAL_MODEL } from '../tests/browser/stand-in-model.js';
+import { loadEmbeddings } from '../lib/model.js';
 
 const KEYSTROKES = 120;
 const COLD_RUNS = 5; // fresh profiles
@@ -32,7 +33,7 @@ const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-ru
 const loadAtStart = loadavg()[0];
 const realModel = existsSync(REAL_MODEL);
 const qkv = await loadAttention();
-const embeddings = await qkv.loadEmbeddings();
+const embeddings = await loadEmbeddings();
 const extraMounts = realModel ? [] : modelMounts(embeddings.vocab);
 // The server runs in its own process, as with `npm start`: in this process it would answer only when
 // playwright's own work (this script driving the browser) lets it. The stand-in model needs the

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the core: `wasm` (the two WebAssembly modules, copied to dist/, and the demo page's bundle), `native` (library and
+# Builds the core: `wasm` (the package: the two WebAssembly modules and the element's styles in dist/,
+# custom-elements.json, and the demo page's bundle), `native` (library and
 # GoogleTest tests), `sanitize` (the same tests under ASan and UBSan), `all` (those three), or
 # `bench` (wasm, and the kernel module bench/bench.mjs measures the wasm SIMD peak with). Incremental: a
 # second run with nothing changed takes about a second.
@@ -28,7 +29,21 @@ build_wasm() {
   for f in qkv-simd.js qkv-simd.wasm qkv-scalar.js qkv-scalar.wasm; do
     cmp -s "build/wasm/$f" "dist/$f" || cp "build/wasm/$f" "dist/$f"
   done
+  build_css
+  node scripts/custom-elements.mjs
   build_page
+}
+
+# The element's styles as a module (dist/attention-css.js) that its JavaScript imports: no separate
+# fetch, and nothing for an application's bundler to configure (a css-loader rule once turned the
+# stylesheet into something else). web/attention.css stays the source, and the page links it.
+build_css() {
+  node -e '
+    const fs = require("fs");
+    const text = "// Made from web/attention.css by scripts/build.sh: the styles of <qkv-attention>.\n" +
+      "export default " + JSON.stringify(fs.readFileSync("web/attention.css", "utf8")) + ";\n";
+    const out = "dist/attention-css.js";
+    if (!fs.existsSync(out) || fs.readFileSync(out, "utf8") !== text) fs.writeFileSync(out, text);'
 }
 
 # The demo page's scripts as one module (dist/page.js, next to the wasm it loads): 17 modules are

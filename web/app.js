@@ -331,7 +331,7 @@ async function main() {
     [qkv, embeddings] = await Promise.all([
       loadAttention().then((m) => { performance.mark('qkv:wasm'); return m; }),
       // The vectors are read and checked while the module compiles, not after it.
-      loadEmbeddingSource(null).then((e) => { performance.mark('qkv:vectors'); return e; })]);
+      loadEmbeddingSource().then((e) => { performance.mark('qkv:vectors'); return e; })]);
   } catch (err) {
     ui.status.textContent = `Could not start: ${err.message}`;
     return;

@@ -5,7 +5,7 @@
 // for a model with its own knobs, from model.run(), which has just computed exactly those numbers
 // (bit for bit the same as qkv.attention() gives; tests/browser/page.test.js compares them).
 
-import { loadEmbeddingsFrom } from '../lib/model.js';
+import { loadEmbeddings, loadModel } from '../lib/model.js';
 
 export const DEFAULT_KNOBS = Object.freeze({ heads: 1, scaling: true, temperature: 1, causal: false });
 /** Head counts offered in embeddings mode: the divisors of the 100 GloVe dimensions that make sense. */
@@ -24,16 +24,16 @@ export function embeddingSource(embeddings) {
 }
 
 /**
- * The bundled GloVe table as a source (or the table at `url`). Reading a table needs no WebAssembly:
- * with `qkv` null it is read without waiting for the module, while that compiles.
+ * The package's GloVe table as a source (from the package folder at `assets`, if given). Reading a
+ * table needs no WebAssembly: it is read while the module compiles.
  */
-export async function loadEmbeddingSource(qkv, url = undefined) {
-  return embeddingSource(await (qkv ? qkv.loadEmbeddings(url) : loadEmbeddingsFrom(url)));
+export async function loadEmbeddingSource(assets = undefined) {
+  return embeddingSource(await loadEmbeddings(undefined, { assets }));
 }
 
-/** The bundled trained model (or the one at `url`); `onProgress(fraction | null)` follows the download. */
-export function loadModelSource(qkv, onProgress, url = undefined) {
-  return qkv.loadModel(url, { onProgress: (loaded, total) => onProgress(total > 0 ? loaded / total : null) });
+/** The package's trained model, run by `qkv`; `onProgress(fraction | null)` follows the download. */
+export function loadModelSource(qkv, onProgress, assets = undefined) {
+  return loadModel(undefined, { attention: qkv, assets, onProgress: (loaded, total) => onProgress(total > 0 ? loaded / total : null) });
 }
 
 // A piece of the tokenizer's output as the views show it: the typed text (or <bos>), and the

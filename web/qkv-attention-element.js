@@ -7,9 +7,12 @@
 //
 // Every attribute, with its default, is in attributes.js and in the README ("Embedding in a
 // course"). Styles live in the shadow root as a constructable stylesheet, which a CSP without
-// 'unsafe-inline' allows. It fetches its own files (attention.css beside it) and, from `src` (the
-// package folder by default), the wasm, the word vectors and, in model mode, the model.
-import { loadAttention, simdSupported } from '../lib/index.js';
+// 'unsafe-inline' allows; their text is part of this module's code (dist/attention-css.js, made from
+// attention.css at build time), so that no bundler rule or extra request is needed for them. It
+// fetches, from `src` (the package folder by default; the `assets` option of the package), the wasm,
+// the word vectors and, in model mode, the model.
+import { loadAttention } from '../lib/index.js';
+import css from '../dist/attention-css.js';
 import { DEFAULT_KNOBS, computeRun, loadEmbeddingSource, loadModelSource } from './compute.js';
 import { ATTRIBUTES, DEFAULT_SENTENCE } from './attributes.js';
 import { AttentionViews } from './interaction.js';
@@ -33,21 +36,23 @@ function once(key, load) {
   return shared.get(key);
 }
 
-const stylesheet = () => once('css', async () => {
-  const response = await fetch(new URL('attention.css', import.meta.url));
-  if (!response.ok) throw new Error(`attention.css: HTTP ${response.status}`);
-  const sheet = new CSSStyleSheet();
-  await sheet.replace(await response.text());
+let sheet = null;
+const stylesheet = () => {
+  if (!sheet) {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+  }
   return sheet;
-});
+};
 
-// `src` is the folder holding dist/ and models/; without it the package finds its own files.
-const fileUrl = (src, path) => (src ? new URL(path, new URL(src, globalThis.document.baseURI)) : undefined);
-const engine = (src) => once(`qkv ${src}`, () => loadAttention(src ? { wasmUrl: fileUrl(src, `dist/qkv-${simdSupported() ? 'simd' : 'scalar'}.wasm`) } : {}));
-const embeddingsFrom = (src) => once(`embeddings ${src}`, async () => loadEmbeddingSource(await engine(src), fileUrl(src, 'models/glove-10k.qkv')));
+// `src` is the folder holding dist/ and models/ (the package's `assets` option); without it the
+// package finds its own files.
+const assets = (src) => src ?? undefined;
+const engine = (src) => once(`qkv ${src}`, () => loadAttention({ assets: assets(src) }));
+const embeddingsFrom = (src) => once(`embeddings ${src}`, () => loadEmbeddingSource(assets(src)));
 const progressListeners = new Map();
 const modelFrom = (src) => once(`model ${src}`, async () => loadModelSource(await engine(src),
-  (fraction) => { for (const listener of progressListeners.get(src) ?? []) listener(fraction); }, fileUrl(src, 'models/tiny-lm.qkv')));
+  (fraction) => { for (const listener of progressListeners.get(src) ?? []) listener(fraction); }, assets(src)));
 
 function el(doc, tag, className, text) {
   const e = doc.createElement(tag);
@@ -142,7 +147,7 @@ export class QkvAttentionElement extends HTMLElement {
     queueMicrotask(() => { this.#scheduled = false; this.#apply(); });
   }
 
-  // The stylesheet first (small), so that a loading line shows while the wasm and the vectors arrive.
+  // The stylesheet first, so that a loading line shows while the wasm and the vectors arrive.
   #load() {
     const src = this.#config().src;
     this.#sources = null;
@@ -150,9 +155,7 @@ export class QkvAttentionElement extends HTMLElement {
     const files = Promise.all([engine(src), embeddingsFrom(src)]);
     files.catch(() => {}); // reported below, once the stylesheet is in
     const loading = (async () => {
-      const sheet = await stylesheet();
-      if (this.#loading !== loading) return;
-      this.#root.adoptedStyleSheets = [sheet];
+      this.#root.adoptedStyleSheets = [stylesheet()];
       this.#ui.frame.hidden = false;
       const [qkv, embeddings] = await files;
       if (this.#loading !== loading) return;

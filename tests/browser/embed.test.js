@@ -12,6 +12,7 @@ import { openBrowser, watchPage, ARTIFACTS } from './chromium.js';
 import { loadAttention } from '../../lib/index.js';
 import { modelMounts, REAL_MODEL } from './stand-in-model.js';
 import { stepNumbers, embeddingsReference, assertStepMatches, XSS_PAYLOADS, inkedFraction } from './page-helpers.js';
+import { loadModel, loadEmbeddings } from '../../lib/model.js';
 
 const folder = (name) => fileURLToPath(new URL(`../../${name}`, import.meta.url));
 const SENTENCE = 'The queen spoke to the king, and he listened.';
@@ -49,9 +50,9 @@ const reference = (text, knobs) => embeddingsReference(qkv, embeddings, text, kn
 
 before(async () => {
   qkv = await loadAttention();
-  embeddings = await qkv.loadEmbeddings();
+  embeddings = await loadEmbeddings();
   const mounts = modelMounts(embeddings.vocab);
-  model = await qkv.loadModel(readFileSync(mounts[0]?.[1] ?? REAL_MODEL));
+  model = await loadModel(readFileSync(mounts[0]?.[1] ?? REAL_MODEL), { attention: qkv });
   lessonDir = mkdtempSync(join(tmpdir(), 'qkv-lesson-'));
   for (const [name, html] of Object.entries(LESSONS)) writeFileSync(join(lessonDir, name), html);
   // /copy/ serves the package's dist/ and models/ again, for the `src` attribute; the stand-in model

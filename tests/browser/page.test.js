@@ -10,6 +10,7 @@ import { openBrowser, watchPage, ARTIFACTS } from './chromium.js';
 import { loadAttention } from '../../lib/index.js';
 import { modelMounts, REAL_MODEL } from './stand-in-model.js';
 import { stepNumbers as readStep, embeddingsReference, assertStepMatches, XSS_PAYLOADS, inkedFraction } from './page-helpers.js';
+import { loadModel, loadEmbeddings } from '../../lib/model.js';
 
 let browser, origin, qkv, embeddings, model;
 const pages = [];
@@ -38,9 +39,9 @@ async function download(page, selector) {
 
 before(async () => {
   qkv = await loadAttention();
-  embeddings = await qkv.loadEmbeddings();
+  embeddings = await loadEmbeddings();
   const extraMounts = modelMounts(embeddings.vocab);
-  model = await qkv.loadModel(readFileSync(extraMounts[0]?.[1] ?? REAL_MODEL));
+  model = await loadModel(readFileSync(extraMounts[0]?.[1] ?? REAL_MODEL), { attention: qkv });
   browser = await openBrowser({ extraMounts });
   origin = browser.url.replace(/\/$/, '');
 });

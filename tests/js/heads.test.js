@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { headScores, headLabel, HEAD_KINDS, isPunctuationPiece } from '../../lib/heads.js';
 import { BACKENDS, load } from './backends.js';
+import { loadModel } from '../../lib/model.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixtureDir = join(root, 'tests/fixtures/model');
@@ -80,7 +81,7 @@ test('JavaScript scores = PyTorch scores on the fixture sentences (same float64 
 for (const backend of BACKENDS) {
   test(`${backend}: model.run labels each head as PyTorch does on the fixtures`, async () => {
     const qkv = await load(backend);
-    const model = await qkv.loadModel(join(root, 'models/tiny-lm.qkv'));
+    const model = await loadModel(join(root, 'models/tiny-lm.qkv'), { attention: qkv });
     try {
       for (const { file } of index.fixtures) {
         const fx = JSON.parse(readFileSync(join(fixtureDir, file), 'utf8'));

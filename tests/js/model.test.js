@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BACKENDS, load } from './backends.js';
+import { loadModel } from '../../lib/model.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 // QKV_MODEL_FIXTURES / QKV_MODEL let a developer point the test at another model and its fixtures.
@@ -32,7 +33,7 @@ function maxDiff(got, want) {
 for (const backend of BACKENDS) {
   test(`${backend}: the model reproduces PyTorch for every fixture sentence`, async () => {
     const qkv = await load(backend);
-    const model = await qkv.loadModel(modelPath);
+    const model = await loadModel(modelPath, { attention: qkv });
     try {
       for (const { file } of index.fixtures) {
         const fx = JSON.parse(readFileSync(join(fixtureDir, file), 'utf8'));

@@ -1,6 +1,7 @@
 // The package as a user gets it: `npm pack`, install the tarball into an empty folder, import it by
-// name, compute, and type-check a consumer against the shipped declarations; the course widget
-// (<qkv-attention>, embed.html) ships complete and draws from the installed folder in Chromium.
+// name, compute, type-check a consumer and every example of the README against the shipped
+// declarations (tsc --strict), run publint over it; the course widget (<qkv-attention>, embed.html)
+// ships complete and draws from the installed folder in Chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -19,7 +20,9 @@ test('npm pack → install into an empty folder → import → compute → types
   const packOut = run('npm', ['pack', '--json', '--pack-destination', dir], root); // prepack's build log comes first
   const packed = JSON.parse(packOut.slice(packOut.search(/^\[\s*$/m)))[0];
   const files = packed.files.map((f) => f.path).sort();
-  for (const f of ['lib/index.js', 'lib/index.d.ts', 'dist/qkv-simd.wasm', 'dist/qkv-scalar.wasm', 'dist/qkv-simd.js', 'package.json', 'README.md']) {
+  for (const f of ['lib/index.js', 'lib/index.d.ts', 'lib/model.js', 'lib/model.d.ts', 'dist/qkv-simd.wasm', 'dist/qkv-scalar.wasm',
+    'dist/qkv-simd.js', 'dist/attention-css.js', 'package.json', 'README.md', 'LICENSE', 'custom-elements.json',
+    'web/iframe-resizer.js', 'web/iframe-resizer.d.ts']) {
     assert.ok(files.includes(f), `the tarball ships ${f}`);
   }
   assert.ok(!files.some((f) => /^(src|tests|build|scripts)\//.test(f)), `nothing but the package ships: ${files.join(', ')}`);
@@ -27,7 +30,7 @@ test('npm pack → install into an empty folder → import → compute → types
   for (const f of ['web/qkv-attention-element.js', 'web/qkv-attention-element.d.ts', 'web/embed.html']) {
     assert.ok(files.includes(f), `the tarball ships ${f}`);
   }
-  assert.ok(!files.some((f) => /^web\/(index\.html|app\.js|embed-example)/.test(f)), 'the demo page itself does not ship');
+  assert.ok(!files.some((f) => /^web\/(index\.html|app\.js|embed-example)/.test(f) || f === 'dist/page.js'), 'the demo page itself does not ship');
   // Every relative file a shipped page or module refers to is in the tarball too.
   for (const f of files.filter((name) => /^(web|lib)\/.*\.(js|html)$/.test(name))) {
     const text = readFileSync(join(root, f), 'utf8');
@@ -64,10 +67,23 @@ test('npm pack → install into an empty folder → import → compute → types
 
   // Types: a consumer that uses the API and lines that must not compile.
   writeFileSync(join(app, 'consumer.ts'), `
-    import { loadAttention, type Attention, type AttentionResult } from 'qkv-attention';
-    const qkv: Attention = await loadAttention({ backend: 'auto' });
+    import { loadAttention, type Attention, type AttentionResult, type Tensor, AssetError } from 'qkv-attention';
+    import { loadModel, loadEmbeddings, type Model } from 'qkv-attention/model';
+    import { fitFrames } from 'qkv-attention/iframe-resizer';
+    const qkv: Attention = await loadAttention({ backend: 'auto', assets: { 'qkv-simd.wasm': '/x.wasm' } });
     const r: AttentionResult = qkv.attention({ q: new Float32Array(4), k: [1, 2, 3, 4], v: [1, 2], dim: 2, causal: true });
     const n: number = r.shape.queries;
+    const first: number = qkv.attention({ q: [1], k: [1], v: [1], dim: 1 }).output[0];
+    const withWeights = qkv.attention({ q: [1], k: [1], v: [1], dim: 1, returnWeights: true });
+    const w0: number = withWeights.weights[0];
+    const into = qkv.tensor(1);
+    const resident: Tensor = qkv.attention({ q: [1], k: [1], v: [1], dim: 1, out: { output: into } }).output;
+    // @ts-expect-error weights were not asked for
+    const none: Float32Array = qkv.attention({ q: [1], k: [1], v: [1], dim: 1 }).weights;
+    // @ts-expect-error a misspelt option
+    qkv.attention({ q: [1], k: [1], v: [1], dim: 1, casual: true });
+    const code: string | undefined = new AssetError('x').code;
+    fitFrames({ max: 2000 })();
     const t = qkv.tensor(8); t.free();
     qkv.multiHeadAttention({ x: [1, 2], params: { wq: [1], wk: [1], wv: [1], wo: [1] }, intermediates: ['weights', 'q'] });
     // @ts-expect-error backend must be one of three names
@@ -76,26 +92,41 @@ test('npm pack → install into an empty folder → import → compute → types
     qkv.attention({ k: [1], v: [1], dim: 1 });
     // @ts-expect-error causal is a boolean
     qkv.attention({ q: [1], k: [1], v: [1], dim: 1, causal: 'yes' });
-    const model = await qkv.loadModel();
-    const first = model.run('the cat sat', { topK: 3 });
-    const again = model.run('the cat sat down', { reuse: first });
+    const model: Model = await loadModel(undefined, { attention: qkv, onProgress: (loaded, total) => loaded / total });
+    const earlier = model.run('the cat sat', { topK: 3 });
+    const again = model.run('the cat sat down', { reuse: earlier });
+    const glove = await loadEmbeddings();
+    const vectors: Float32Array = glove.lookup('the cat').vectors;
     const w: Float32Array = again.layers[0].heads[0].weights;
     // @ts-expect-error reuse takes an earlier run's result
     model.run('the cat', { reuse: 'first' });
     // @ts-expect-error unknown intermediate
     qkv.multiHeadAttention({ x: [1], params: { wq: [1], wk: [1], wv: [1], wo: [1] }, intermediates: ['attention'] });
-    export { n, w };
+    // @ts-expect-error loadModel's options are its own
+    await loadModel(undefined, { atention: qkv });
+    export { n, w, first, w0, resident, none, code, vectors };
   `);
   writeFileSync(join(app, 'widget.ts'), `
-    import { type QkvAttentionElement, DEFAULT_SENTENCE } from 'qkv-attention/element';
+    import { type QkvAttentionElement, type QkvSelection, DEFAULT_SENTENCE } from 'qkv-attention/element';
     const el: QkvAttentionElement = document.createElement('qkv-attention');
     el.setAttribute('sentence', DEFAULT_SENTENCE);
     await el.ready;
+    const n: number | undefined = el.run?.layers[0].heads[0].weights.length;
+    const chosen: QkvSelection = el.selection;
+    el.addEventListener('qkv-select', (e) => { const q: number | null = e.detail.query; return q; });
     // @ts-expect-error ready is read-only
     el.ready = Promise.resolve();
-    export { el };
+    export { el, n, chosen };
   `);
-  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true }, files: ['consumer.ts', 'widget.ts'] }));
+  // Every JavaScript and TypeScript example of the README, each a module of its own.
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const examples = [...readme.matchAll(/^```(js|ts)\n([\s\S]*?)^```$/gm)].map((m) => m[2]);
+  assert.ok(examples.length >= 6, `README examples found: ${examples.length}`);
+  examples.forEach((code, i) => writeFileSync(join(app, `readme-${i + 1}.ts`), `${code}\nexport {};\n`));
+  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true },
+    files: ['consumer.ts', 'widget.ts', ...examples.map((_, i) => `readme-${i + 1}.ts`)],
+  }));
   const tsc = join(root, 'node_modules', '.bin', 'tsc');
   assert.ok(existsSync(tsc), 'typescript is installed (devDependency)');
   try {
@@ -104,8 +135,23 @@ test('npm pack → install into an empty folder → import → compute → types
     assert.fail(`tsc reported errors:\n${err.stdout}${err.stderr}`);
   }
 
-  // The iframe page as a course author hosts it: straight from the installed folder, under the CSP.
+  // publint: the package.json fields, exports and files as the npm ecosystem reads them.
   const installed = join(app, 'node_modules', 'qkv-attention');
+  const { publint } = await import('publint');
+  const { formatMessage } = await import('publint/utils');
+  const linted = await publint({ pkgDir: installed, level: 'suggestion', strict: true });
+  const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
+  assert.deepEqual(linted.messages.map((m) => `${m.type}: ${formatMessage(m, manifest)}`), [], 'publint finds nothing');
+
+  // The element's manifest lists every attribute the element observes.
+  const { ATTRIBUTES } = await import('../../web/attributes.js');
+  const elements = JSON.parse(readFileSync(join(installed, 'custom-elements.json'), 'utf8'));
+  const declared = elements.modules[0].declarations[0];
+  assert.equal(declared.tagName, 'qkv-attention');
+  assert.deepEqual(declared.attributes.map((a) => a.name), Object.keys(ATTRIBUTES));
+  assert.ok(declared.attributes.every((a) => a.description && a.default !== undefined), 'each attribute described, with its default');
+
+  // The iframe page as a course author hosts it: straight from the installed folder, under the CSP.
   const browser = await openBrowser({ extraMounts: [['/', installed]] });
   t.after(() => browser.close());
   const page = await browser.context.newPage();
@@ -121,9 +167,11 @@ test('npm pack → install into an empty folder → import → compute → types
   assert.deepEqual(seen.foreign, [], 'no request leaves the origin');
 });
 
-test('the runtime exports match the declarations', async () => {
-  const mod = await import('../../lib/index.js');
-  const dts = readFileSync(join(root, 'lib', 'index.d.ts'), 'utf8');
-  const declared = [...dts.matchAll(/^export (?:function|class) (\w+)/gm)].map((m) => m[1]).sort();
-  assert.deepEqual(Object.keys(mod).sort(), declared);
+test('the runtime exports match the declarations, for each entry', async () => {
+  for (const entry of ['index', 'model']) {
+    const mod = await import(`../../lib/${entry}.js`);
+    const dts = readFileSync(join(root, 'lib', `${entry}.d.ts`), 'utf8');
+    const declared = [...dts.matchAll(/^export (?:function|class) (\w+)/gm), ...dts.matchAll(/^export \{ (\w+) \} from/gm)].map((m) => m[1]).sort();
+    assert.deepEqual(Object.keys(mod).sort(), declared, entry);
+  }
 });

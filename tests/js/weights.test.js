@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { loadAttention, WeightsFormatError } from '../../lib/index.js';
 import { writeQkv, randomModel } from './qkv-writer.js';
 import { rng } from './reference.js';
+import { loadModel, loadEmbeddings } from '../../lib/model.js';
 
 const glove = readFileSync(new URL('../../models/glove-10k.qkv', import.meta.url));
 
@@ -28,7 +29,7 @@ function cosine(a, b) {
 
 test('the bundled GloVe table loads and keeps meaning: nearest neighbours', async () => {
   const qkv = await loadAttention();
-  const emb = await qkv.loadEmbeddings();
+  const emb = await loadEmbeddings();
   assert.equal(emb.dim, 100);
   assert.ok(emb.vocab.length >= 10000);
   const nearest = (word, k = 5) => {
@@ -63,13 +64,13 @@ test('rows dequantised one at a time equal the whole tensor dequantised (int8 an
   check(parseWeights(writeQkv(randomModel(rng(3), { vocab, d: 8, layers: 1, heads: 2, ff: 16, positions: 8 }))), 'tok_emb');
   // Embeddings hand out rows that are dequantised when first looked up: the same numbers.
   const qkv = await loadAttention();
-  const emb = await qkv.loadEmbeddings(glove), table = parseWeights(glove).tensor('vectors');
+  const emb = await loadEmbeddings(glove), table = parseWeights(glove).tensor('vectors');
   for (const id of [0, 5, 9999]) assert.deepEqual(emb.vector(id), table.subarray(id * 100, (id + 1) * 100));
 });
 
 test('model.run({ reuse }) writes a new run into an earlier result’s arrays and gives the same numbers', async () => {
   const qkv = await loadAttention();
-  const model = await qkv.loadModel(readFileSync(new URL('../../models/tiny-lm.qkv', import.meta.url)));
+  const model = await loadModel(readFileSync(new URL('../../models/tiny-lm.qkv', import.meta.url)), { attention: qkv });
   const first = model.run('The cat sat on the mat.');
   const fresh = model.run('The dog ran home.');
   const reused = model.run('The dog ran home.', { reuse: first });
@@ -96,23 +97,23 @@ const cases = [
 for (const [name, make, message] of cases) {
   test(`loadEmbeddings rejects ${name}`, async () => {
     const qkv = await loadAttention();
-    await assert.rejects(qkv.loadEmbeddings(make()), (e) => e instanceof WeightsFormatError && message.test(e.message) && e.code === 'ERR_QKV_FORMAT');
+    await assert.rejects(loadEmbeddings(make()), (e) => e instanceof WeightsFormatError && message.test(e.message) && e.code === 'ERR_QKV_FORMAT');
     assert.equal(qkv.attention({ q: [1], k: [1], v: [2], dim: 1 }).output[0], 2, 'the module still works');
   });
 }
 
 test('loadModel rejects a file of the other kind, a missing file, and a bad source', async () => {
   const qkv = await loadAttention();
-  await assert.rejects(qkv.loadModel(glove), { name: 'WeightsFormatError', message: /holds embeddings, not a model/ });
-  await assert.rejects(qkv.loadModel('/nonexistent/model.qkv'), { message: /loadModel: cannot read \/nonexistent\/model.qkv: ENOENT/ });
-  await assert.rejects(qkv.loadModel(42), { name: 'TypeError', message: /source must be a URL, a path, an ArrayBuffer or a Uint8Array, received number/ });
+  await assert.rejects(loadModel(glove, { attention: qkv }), { name: 'WeightsFormatError', message: /holds embeddings, not a model/ });
+  await assert.rejects(loadModel('/nonexistent/model.qkv', { attention: qkv }), { name: 'AssetError', code: 'ERR_QKV_ASSET', message: /loadModel: could not load \/nonexistent\/model.qkv \(ENOENT\)/ });
+  await assert.rejects(loadModel(42, { attention: qkv }), { name: 'TypeError', message: /source must be a URL, a path, an ArrayBuffer or a Uint8Array, received 42/ });
 });
 
 test('loadModel checks the config and every tensor against what the core expects', async () => {
   const qkv = await loadAttention();
   const r = rng(5);
   const good = randomModel(r);
-  const model = await qkv.loadModel(writeQkv(good));
+  const model = await loadModel(writeQkv(good), { attention: qkv });
   const run = model.run('the cat sat .');
   assert.deepEqual(run.tokens.map((t) => t.text), ['<bos>', 'the', 'cat', 'sat', '.']);
   assert.equal(run.layers.length, 2);
@@ -137,17 +138,17 @@ test('loadModel checks the config and every tensor against what the core expects
 
   const missing = randomModel(r);
   delete missing.tensors['layers.1.mlp.w2'];
-  await assert.rejects(qkv.loadModel(writeQkv(missing)), { name: 'WeightsFormatError', message: /tensor layers.1.mlp.w2 is missing/ });
+  await assert.rejects(loadModel(writeQkv(missing), { attention: qkv }), { name: 'WeightsFormatError', message: /tensor layers.1.mlp.w2 is missing/ });
   const wrongShape = randomModel(r);
   wrongShape.tensors['layers.0.attn.wq'].data = r.array(8 * 7);
   wrongShape.tensors['layers.0.attn.wq'].shape = [8, 7];
-  await assert.rejects(qkv.loadModel(writeQkv(wrongShape)), { message: /tensor layers.0.attn.wq holds 56 numbers, the config needs 64/ });
+  await assert.rejects(loadModel(writeQkv(wrongShape), { attention: qkv }), { message: /tensor layers.0.attn.wq holds 56 numbers, the config needs 64/ });
   const badHeads = randomModel(r, { heads: 3 });
-  await assert.rejects(qkv.loadModel(writeQkv(badHeads)), { message: /n_heads 3 does not divide d_model 8/ });
+  await assert.rejects(loadModel(writeQkv(badHeads), { attention: qkv }), { message: /n_heads 3 does not divide d_model 8/ });
   const nan = randomModel(r);
   nan.tensors['ln_f.bias'].data[2] = NaN;
-  await assert.rejects(qkv.loadModel(writeQkv(nan)), { message: /ln_f.bias holds a non-finite number at index 2/ });
+  await assert.rejects(loadModel(writeQkv(nan), { attention: qkv }), { message: /ln_f.bias holds a non-finite number at index 2/ });
   const noBos = randomModel(r, { vocab: ['<unk>', 'a', 'b'] });
-  await assert.rejects(qkv.loadModel(writeQkv(noBos)), { message: /needs <bos> and <unk>/ });
+  await assert.rejects(loadModel(writeQkv(noBos), { attention: qkv }), { message: /needs <bos> and <unk>/ });
   assert.equal(qkv.attention({ q: [1], k: [1], v: [3], dim: 1 }).output[0], 3);
 });
