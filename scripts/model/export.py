@@ -1,6 +1,7 @@
 """Export a training checkpoint to models/tiny-lm.qkv (kind "model", int8 matrices with per-row scales,
 f32 vectors, the unigram piece scores the tokenizer needs), then measure the weights as stored:
-validation loss, perplexity and bits per character, and every head's scores on held-out text.
+validation loss, perplexity and bits per character, and every head's scores on held-out text (also
+written beside the model as tiny-lm.heads.json).
 
 usage: python3 export.py [--ckpt work/ckpt.pt] [--data work/data] [--out ../../models/tiny-lm.qkv]
 """
@@ -97,6 +98,8 @@ def main():
     assert all(np.array_equal(stored[k], stored2[k]) for k in stored)
     header, t = read_qkv(args.out)
     assert all(np.array_equal(t[k], stored[k]) for k in stored)
+    with open(os.path.join(os.path.dirname(args.out), os.path.splitext(os.path.basename(args.out))[0] + ".heads.json"), "w") as f:
+        json.dump(heads, f, indent=1)  # layers and heads numbered from 1, as on the page
     n_params = sum(int(np.prod(p.shape)) for p in model.parameters())
     print(json.dumps({"out": args.out, "bytes": os.path.getsize(args.out), "params": n_params, "config": config,
                       "metrics": {k: v for k, v in provenance["metrics"].items() if k != "heads_on_validation"},

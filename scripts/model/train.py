@@ -189,6 +189,11 @@ def main():
             log_f.flush()
 
     device = torch.device(args.device)
+    st = None
+    if args.resume:  # the run's own architecture, data order and hyper-parameters, whatever this command says
+        st = torch.load(state_path, map_location=device)
+        for key in ("layers", "heads", "d_model", "d_ff", "seq", "batch", "lr", "warmup", "smear", "synthetic", "seed"):
+            setattr(args, key, st["args"][key])
     torch.set_num_threads(args.threads)
     with open(os.path.join(args.data, "vocab.json")) as f:
         vocab = json.load(f)
@@ -219,8 +224,7 @@ def main():
                              {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
     rng = np.random.default_rng(args.seed)
     step, seen, elapsed_before, first_loss, ema = 0, 0, 0.0, None, None
-    if args.resume:
-        st = torch.load(state_path, map_location=device)
+    if st is not None:
         assert st["config"] == model.config, "--resume: the saved config differs from this command's"
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["optimizer"])
