@@ -6,6 +6,7 @@
 #include <emscripten/em_macros.h>
 
 #include <string>
+#include <vector>
 
 #include "attention.h"
 #include "convert.h"
@@ -44,12 +45,20 @@ int check_model(uintptr_t frame) {
   return finish(qkv::check_model_weights(a.cfg, a.weights, a.weight_count));
 }
 
-// "name:count,…" of the packed parameters for the frame's config.
+// The packed parameters for the frame's config as JSON, [["name", [rows, cols]], …], in order; ""
+// when the config is refused (lastError() says why). Names are plain ASCII: no escaping needed.
 std::string model_tensor_layout(uintptr_t frame) {
-  std::string out;
-  for (auto& [name, count] : qkv::model_tensor_layout(qkv::frames::to_model_args(frame_at(frame)).cfg))
-    out += name + ":" + std::to_string(count) + ",";
-  return out;
+  std::vector<qkv::ModelTensor> layout;
+  const qkv::Status s = qkv::model_tensor_layout(qkv::frames::to_model_args(frame_at(frame)).cfg, &layout);
+  finish(s);
+  if (!s.ok()) return "";
+  std::string out = "[";
+  for (const auto& t : layout) {
+    out += (out.size() > 1 ? ",[\"" : "[\"") + t.name + "\",[";
+    for (size_t i = 0; i < t.shape.size(); ++i) out += (i ? "," : "") + std::to_string(t.shape[i]);
+    out += "]]";
+  }
+  return out + "]";
 }
 
 std::string last_error() { return g_last_error; }

@@ -5,7 +5,7 @@ import { checkOptions, optionNames, describe } from './checks.js';
 import { invalidArgument } from './errors.js';
 import { tokenize, encode, normalize } from './tokenizer.js';
 import { PieceVocabulary } from './pieces.js';
-import { parseWeights, WeightsFormatError } from './weights.js';
+import { parseWeights, WeightsFormatError, checkEmbeddingsFile } from './weights.js';
 
 const LOAD_OPTIONS = optionNames('assets', 'onProgress');
 
@@ -47,11 +47,8 @@ export class Embeddings {
   #rank = 0;
   /** @internal Made by loadEmbeddings(). */
   constructor(file) {
-    const info = file.tensorInfo('vectors');
-    if (!info || info.shape.length !== 2 || info.shape[0] !== file.vocab.length) {
-      throw new WeightsFormatError('loadEmbeddings: the vectors tensor must be [vocabulary size][dim]');
-    }
-    this.dim = info.shape[1];
+    checkEmbeddingsFile(file, 'loadEmbeddings');
+    this.dim = file.tensorInfo('vectors').shape[1];
     this.vocab = file.vocab;
     this.source = file.config.source ?? null;
     // Rows are dequantised when first looked up (a sentence needs a few dozen of the 10,000), into

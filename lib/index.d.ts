@@ -49,6 +49,9 @@ export class AssetError extends Error {
 /** True when this JavaScript engine runs WebAssembly SIMD128. */
 export function simdSupported(): boolean;
 
+/** True when this JavaScript engine runs relaxed SIMD (fused multiply-add), which backend 'fma' needs. */
+export function relaxedSimdSupported(): boolean;
+
 /**
  * Where the package's files are fetched from, like onnxruntime-web's wasmPaths: the URL of a folder
  * laid out like the package (its dist/*.wasm and models/*.qkv), or one URL per file name
@@ -59,8 +62,8 @@ export function simdSupported(): boolean;
 export type Assets = string | URL | Readonly<Record<string, string | URL>>;
 
 export interface LoadOptions {
-  /** 'auto' (default) picks SIMD when the engine has it, else scalar. */
-  backend?: 'auto' | 'simd' | 'scalar';
+  /** 'auto' (default) picks relaxed SIMD (fused multiply-add) when the engine has it, else SIMD128, else scalar. */
+  backend?: 'auto' | 'fma' | 'simd' | 'scalar';
   /** Where the .wasm files are (see {@link Assets}). */
   assets?: Assets;
   /** The .wasm bytes of the chosen backend, when the caller already has them (a module of its own, not shared). */
@@ -218,8 +221,8 @@ type Exactly<O, Known> = O & { [K in Exclude<keyof O, keyof Known>]: never };
  */
 export class Attention {
   private constructor();
-  /** 'wasm-simd128' or 'wasm-scalar'. */
-  readonly backend: 'wasm-simd128' | 'wasm-scalar';
+  /** 'wasm-relaxed-simd', 'wasm-simd128' or 'wasm-scalar'. */
+  readonly backend: 'wasm-relaxed-simd' | 'wasm-simd128' | 'wasm-scalar';
   /** Name of the kernel set inside the module. */
   readonly kernels: string;
   /** Bytes of WebAssembly memory the module holds (grows on demand up to 2 GiB). */

@@ -6,7 +6,7 @@
 //   errors.js     the classes and codes of every error the package throws
 // The trained model and word vectors are the `qkv-attention/model` entry (model.js, embeddings.js),
 // so that an application using only attention() carries no weight files.
-export { loadAttention, simdSupported } from './loading.js';
+export { loadAttention, simdSupported, relaxedSimdSupported } from './loading.js';
 export { Attention } from './attention.js';
 export { Tensor } from './tensor.js';
 export { AssetError, WeightsFormatError } from './errors.js';

@@ -14,19 +14,38 @@ import { AssetError, invalidArgument } from './errors.js';
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10,
   1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
 
-/** True when this engine runs WebAssembly SIMD128. */
-export function simdSupported() {
+// Three splats and f32x4.relaxed_madd (0xfd 0x85 0x02): valid only where relaxed SIMD is supported.
+const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 19,
+  1, 17, 0, 65, 0, 253, 15, 65, 0, 253, 15, 65, 0, 253, 15, 253, 133, 2, 11]);
+
+const validates = (probe) => {
   try {
-    return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+    return typeof WebAssembly === 'object' && WebAssembly.validate(probe);
   } catch {
     return false;
   }
+};
+
+/** True when this engine runs WebAssembly SIMD128. */
+export function simdSupported() {
+  return validates(SIMD_PROBE);
 }
 
-// The builds, by `backend` option value. Each default URL is written out in full (a literal
-// `new URL(…, import.meta.url)`) so that bundlers find the file and emit it.
+/** True when this engine runs relaxed SIMD (f32x4.relaxed_madd), which the 'fma' build needs. */
+export function relaxedSimdSupported() {
+  return validates(RELAXED_PROBE);
+}
+
+// The builds, by `backend` option value, in the order 'auto' tries them. Each default URL is written
+// out in full (a literal `new URL(…, import.meta.url)`) so that bundlers find the file and emit it.
+// The relaxed-SIMD (fused multiply-add) build shares the SIMD build's glue.
 const BUILDS = Object.freeze({
   __proto__: null,
+  fma: {
+    file: 'qkv-simd-fma.wasm', backend: 'wasm-relaxed-simd', supported: relaxedSimdSupported,
+    glue: () => import('../dist/qkv-simd.js'),
+    url: () => new URL('../dist/qkv-simd-fma.wasm', import.meta.url),
+  },
   simd: {
     file: 'qkv-simd.wasm', backend: 'wasm-simd128', supported: simdSupported,
     glue: () => import('../dist/qkv-simd.js'),
@@ -64,10 +83,11 @@ function load(options) {
   if (wasmBinary !== undefined && !(wasmBinary instanceof ArrayBuffer || ArrayBuffer.isView(wasmBinary))) {
     throw invalidArgument(`${fn}: wasmBinary must be an ArrayBuffer or a Uint8Array, received ${describe(wasmBinary)}`);
   }
-  const flavour = backend === 'auto' ? (simdSupported() ? 'simd' : 'scalar') : backend;
+  const flavour = backend === 'auto' ? Object.keys(BUILDS).find((f) => BUILDS[f].supported()) ?? 'scalar' : backend;
   const build = BUILDS[flavour];
   if (!build.supported()) {
-    return Promise.reject(new AssetError(`${fn}: backend '${flavour}' was asked for, but this engine has no WebAssembly ${flavour === 'simd' ? 'SIMD128' : 'support'}`, { code: 'ERR_QKV_UNSUPPORTED' }));
+    const what = { fma: 'relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd)', simd: 'WebAssembly SIMD128', scalar: 'WebAssembly' }[flavour];
+    return Promise.reject(new AssetError(`${fn}: backend '${flavour}' was asked for, but this engine has no ${what}`, { code: 'ERR_QKV_UNSUPPORTED' }));
   }
   if (wasmBinary !== undefined) return instantiate(fn, build, null, wasmBinary); // the caller's bytes: a module of its own
   const url = assetUrl(fn, build.file, assets, build.url);

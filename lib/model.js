@@ -15,7 +15,7 @@ import { loadAttention } from './loading.js';
 import { tokenize, encode } from './tokenizer.js';
 import { PieceVocabulary, encodePieces, WORD_START } from './pieces.js';
 import { headScores, headLabel, isPunctuationPiece } from './heads.js';
-import { parseWeights, WeightsFormatError } from './weights.js';
+import { parseWeights, WeightsFormatError, checkModelConfig, checkModelTensors } from './weights.js';
 
 export { loadEmbeddings, Embeddings } from './embeddings.js';
 export { WeightsFormatError };
@@ -69,13 +69,11 @@ export class Model {
 
   /** @internal Made by loadModel(). */
   constructor(bridge, file) {
+    const fn = 'loadModel';
+    // The file's config and sizes are checked before the core is asked anything (weights.js), and a
+    // file the core still refuses leaves the module's memory as it was.
+    checkModelConfig(file, fn);
     const c = file.config;
-    for (const key of ['vocab_size', 'd_model', 'n_layers', 'n_heads', 'd_ff', 'max_positions']) {
-      if (!Number.isInteger(c[key]) || c[key] < 1) throw new WeightsFormatError(`loadModel: config.${key} must be a positive integer, received ${JSON.stringify(c[key])}`);
-    }
-    if (c.vocab_size !== file.vocab.length) throw new WeightsFormatError(`loadModel: config.vocab_size ${c.vocab_size} does not match the ${file.vocab.length} vocabulary entries`);
-    if (c.d_model % c.n_heads !== 0) throw new WeightsFormatError(`loadModel: n_heads ${c.n_heads} does not divide d_model ${c.d_model}`);
-    if (!file.vocab.includes('<bos>') || !file.vocab.includes('<unk>')) throw new WeightsFormatError('loadModel: the vocabulary needs <bos> and <unk>');
     this.#bridge = bridge;
     this.config = { ...c };
     this.vocab = file.vocab;
@@ -105,28 +103,29 @@ export class Model {
     });
     this.provenance = file.header.provenance ?? null;
     const m = bridge.module;
-    // Ask the core for the packed order, then dequantise each tensor straight into wasm memory.
+    // The core lists the packed order ([[name, shape], …]; bounded by the file, see checkModelConfig);
+    // every tensor is checked against the file before anything is allocated, then dequantised straight
+    // into wasm memory.
     this.#writeConfig(bridge.begin('model'));
-    const layout = m.modelTensorLayout(bridge.frame).split(',').filter(Boolean).map((e) => {
-      const [name, count] = e.split(':');
-      return { name, count: Number(count) };
-    });
-    this.#paramCount = layout.reduce((a, t) => a + t.count, 0);
-    this.#params = bridge.alloc('loadModel', this.#paramCount * 4);
+    const listed = m.modelTensorLayout(bridge.frame);
+    if (!listed) throw new WeightsFormatError(`${fn}: ${m.lastError()}`);
+    const layout = JSON.parse(listed);
+    const count = checkModelTensors(file, layout, fn);
+    this.#params = bridge.alloc(fn, count * 4);
+    this.#paramCount = count;
     try {
       let at = this.#params >> 2;
-      for (const { name, count } of layout) {
-        const info = file.tensorInfo(name);
-        if (!info) throw new WeightsFormatError(`loadModel: tensor ${name} is missing`);
-        if (info.count !== count) throw new WeightsFormatError(`loadModel: tensor ${name} holds ${info.count} numbers, the config needs ${count}`);
+      for (const [name] of layout) {
         const values = file.tensor(name);
         m.HEAPF32.set(values, at); // HEAPF32 read after tensor(): alloc above may have grown memory
-        at += count;
+        at += values.length;
       }
       this.#writeConfig(bridge.begin('model'));
-      bridge.run('loadModel', m._qkv_check_model);
+      bridge.run(fn, m._qkv_check_model);
     } catch (e) {
       this.free();
+      // At load, whatever the core still finds wrong with the numbers is the file's fault.
+      if (e.code === 'ERR_QKV_NON_FINITE' || e.code === 'ERR_QKV_INVALID_ARGUMENT') throw new WeightsFormatError(e.message);
       throw e;
     }
   }

@@ -1,8 +1,17 @@
 // Reads the .qkv weights container (models/FORMAT.md) and checks it thoroughly, so that a corrupt,
-// truncated or foreign file fails here with a message saying what is wrong — never inside the core.
+// truncated, foreign or hostile file fails here with a message saying what is wrong — never inside
+// the core. A file can claim any sizes in its header: every size is checked against the file's own
+// length and fixed maxima (in doubles, exact to 2^53) before anything is allocated or the core is
+// asked anything, so that what a load allocates is bounded by a small multiple of the file's size.
 
 const MAGIC = [0x51, 0x4b, 0x56, 0x4d]; // "QKVM"
 const VERSION = 1;
+const MAX_RANK = 4;
+const MAX_DIM = 2 ** 31 - 1; // a dimension the core reads as an int32
+// The core's limit on each model dimension (kMaxModelDim in src/model.h).
+export const MAX_MODEL_DIM = 2 ** 20;
+const FLT_MAX = 3.4028234663852886e38;
+const DTYPE_BYTES = { f32: 4, f16: 2, int8: 1 };
 
 /** Thrown for a file that is not a valid .qkv weights file. */
 export class WeightsFormatError extends Error {
@@ -42,6 +51,12 @@ export function crc32(bytes) {
   }
   for (; i < bytes.length; ++i) crc = T[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
+}
+
+// A value from a file, for a message: short even when the file put a megabyte there.
+function show(value) {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }
 
 function halfToFloat(h) {
@@ -89,14 +104,29 @@ export function parseWeights(input, what = 'weights file') {
   const byName = new Map();
   for (const t of header.tensors) {
     if (!t || typeof t.name !== 'string') fail('a tensor entry has no name');
-    const count = Array.isArray(t.shape) && t.shape.every((d) => Number.isInteger(d) && d > 0) ? t.shape.reduce((a, b) => a * b, 1) : -1;
-    if (count < 0) fail(`tensor ${t.name}: bad shape ${JSON.stringify(t.shape)}`);
-    const size = { f32: 4, f16: 2, int8: 1 }[t.dtype];
-    if (!size) fail(`tensor ${t.name}: unknown dtype ${JSON.stringify(t.dtype)}`);
+    const name = show(t.name).slice(1, -1);
+    if (byName.has(t.name)) fail(`tensor ${name} is listed twice`);
+    if (!Array.isArray(t.shape) || t.shape.length < 1 || t.shape.length > MAX_RANK) fail(`tensor ${name}: bad shape ${show(t.shape)} (1 to ${MAX_RANK} dimensions)`);
+    // Every element takes at least a byte of the data section: a count past its length is a lie,
+    // and checking as the product grows keeps it far below 2^53.
+    let count = 1;
+    for (const d of t.shape) {
+      if (!Number.isInteger(d) || d < 1 || d > MAX_DIM) fail(`tensor ${name}: bad shape ${show(t.shape)}`);
+      count *= d;
+      if (count > dataBytes) fail(`tensor ${name}: shape ${show(t.shape)} holds more numbers than the ${dataBytes}-byte data section`);
+    }
+    const size = typeof t.dtype === 'string' && Object.hasOwn(DTYPE_BYTES, t.dtype) ? DTYPE_BYTES[t.dtype] : 0;
+    if (!size) fail(`tensor ${name}: unknown dtype ${show(t.dtype)}`);
     const inData = (off, n) => Number.isInteger(off) && off >= 0 && off % 16 === 0 && off + n <= dataBytes;
-    if (t.nbytes !== count * size || !inData(t.offset, t.nbytes)) fail(`tensor ${t.name}: offset/size do not fit the data section`);
-    if (t.dtype === 'int8' && (t.scales_nbytes !== t.shape[0] * 4 || !inData(t.scales_offset, t.scales_nbytes))) fail(`tensor ${t.name}: int8 scales do not fit the data section`);
+    if (t.nbytes !== count * size || !inData(t.offset, t.nbytes)) fail(`tensor ${name}: offset/size do not fit the data section`);
+    if (t.dtype === 'int8' && (t.scales_nbytes !== t.shape[0] * 4 || !inData(t.scales_offset, t.scales_nbytes))) fail(`tensor ${name}: int8 scales do not fit the data section`);
     byName.set(t.name, { ...t, count });
+  }
+  // A file can be corrupt and still carry a matching (or no) checksum: every value must dequantise
+  // to a finite float32, or the core would refuse it later with a less useful error.
+  for (const t of byName.values()) {
+    const bad = firstNonFinite(t, data);
+    if (bad) fail(`tensor ${show(t.name).slice(1, -1)}: ${bad} (the data is corrupt)`);
   }
 
   // Rows [r0, r1) of tensor t, dequantised, into the Float32Array `out` from index `o`.
@@ -137,4 +167,79 @@ export function parseWeights(input, what = 'weights file') {
   }
 
   return { header, kind: header.kind, config: header.config ?? {}, vocab: header.vocab, tensor, rows, tensorInfo: (name) => byName.get(name) };
+}
+
+// What is wrong with the first value of tensor t that does not dequantise to a finite float32, or ''.
+function firstNonFinite(t, data) {
+  const view = new DataView(data.buffer, data.byteOffset + t.offset, t.nbytes);
+  if (t.dtype === 'f32') {
+    for (let i = 0; i < t.count; ++i) {
+      const x = view.getFloat32(4 * i, true);
+      if (!Number.isFinite(x)) return `${x} at index ${i}`;
+    }
+  } else if (t.dtype === 'f16') {
+    for (let i = 0; i < t.count; ++i) {
+      if ((view.getUint16(2 * i, true) & 0x7c00) === 0x7c00) return `${halfToFloat(view.getUint16(2 * i, true))} at index ${i}`;
+    }
+  } else {
+    // int8 × scale: finite for every int8 exactly when |scale| ≤ FLT_MAX / 128.
+    const scales = new DataView(data.buffer, data.byteOffset + t.scales_offset, t.scales_nbytes);
+    for (let r = 0; r < t.shape[0]; ++r) {
+      const s = scales.getFloat32(4 * r, true);
+      if (!(Math.abs(s) <= FLT_MAX / 128)) return `the int8 scale of row ${r} is ${s}`;
+    }
+  }
+  return '';
+}
+
+/**
+ * Checks a model file's config against fixed maxima and its own tensor table, before the core is
+ * asked for anything: each dimension an integer in [1, MAX_MODEL_DIM], and no more layers than the
+ * file has tensors (each layer needs several), so that the layout the core lists is bounded by the
+ * file's size. `fn` names the caller in messages.
+ */
+export function checkModelConfig(file, fn) {
+  const c = file.config, fail = (msg) => { throw new WeightsFormatError(`${fn}: ${msg}`); };
+  if (!c || typeof c !== 'object') fail('the file has no model config');
+  for (const key of ['vocab_size', 'd_model', 'n_layers', 'n_heads', 'd_ff', 'max_positions']) {
+    const v = c[key];
+    if (!Number.isInteger(v) || v < 1 || v > MAX_MODEL_DIM) fail(`config.${key} must be an integer in [1, ${MAX_MODEL_DIM}], received ${show(v)}`);
+  }
+  if (c.vocab_size !== file.vocab.length) fail(`config.vocab_size ${c.vocab_size} does not match the ${file.vocab.length} vocabulary entries`);
+  if (c.d_model % c.n_heads !== 0) fail(`n_heads ${c.n_heads} does not divide d_model ${c.d_model}`);
+  const eps = c.norm_eps;
+  if (eps !== undefined && !(typeof eps === 'number' && Math.fround(eps) > 0 && Math.fround(eps) < Infinity)) {
+    fail(`config.norm_eps must be a number > 0 that float32 can hold, received ${show(eps)}`);
+  }
+  const tensors = file.header.tensors.length;
+  if (c.n_layers > tensors) fail(`config.n_layers ${c.n_layers} is more layers than the file's ${tensors} tensors can hold`);
+  if (!file.vocab.includes('<bos>') || !file.vocab.includes('<unk>')) fail('the vocabulary needs <bos> and <unk>');
+}
+
+/**
+ * Checks the tensors the core lists for a config ([[name, shape], …], in packed order) against the
+ * file: each present, with that shape. Returns the number of parameters (exact: each tensor was
+ * checked against the file's length).
+ */
+export function checkModelTensors(file, layout, fn) {
+  const fail = (msg) => { throw new WeightsFormatError(`${fn}: ${msg}`); };
+  let total = 0;
+  for (const [name, shape] of layout) {
+    const info = file.tensorInfo(name);
+    if (!info) fail(`tensor ${name} is missing`);
+    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
+      fail(`tensor ${name} has shape [${info.shape.join(', ')}] (${info.count} numbers), the config needs [${shape.join(', ')}]`);
+    }
+    total += info.count;
+  }
+  return total;
+}
+
+/** Checks a word-vector file: a `vectors` tensor [vocabulary size][dim], and `<unk>` in the vocabulary. */
+export function checkEmbeddingsFile(file, fn) {
+  const info = file.tensorInfo('vectors');
+  if (!info || info.shape.length !== 2 || info.shape[0] !== file.vocab.length) {
+    throw new WeightsFormatError(`${fn}: the vectors tensor must be [vocabulary size][dim]`);
+  }
+  if (!file.vocab.includes('<unk>')) throw new WeightsFormatError(`${fn}: the vocabulary needs <unk> (the vector of words it does not know)`);
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds the core: `wasm` (the package: the two WebAssembly modules and the element's styles in dist/,
-# custom-elements.json, and the demo page's bundle), `native` (library and
+# Builds the core: `wasm` (the package: the three WebAssembly modules — SIMD128, relaxed SIMD, scalar —
+# and the element's styles in dist/, custom-elements.json, and the demo page's bundle), `native` (library and
 # GoogleTest tests), `sanitize` (the same tests under ASan and UBSan), `all` (those three), or
-# `bench` (wasm, and the kernel module bench/bench.mjs measures the wasm SIMD peak with). Incremental: a
+# `bench` (wasm, and the kernel modules bench/bench.mjs measures the wasm SIMD peaks with). Incremental: a
 # second run with nothing changed takes about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,9 +25,15 @@ build_wasm() {
     NODE_PATH=/usr/share/nodejs emcmake cmake -S . -B build/wasm -DCMAKE_BUILD_TYPE=Release >/dev/null
   fi
   cmake --build build/wasm -j"$jobs"
+  # The relaxed-SIMD wasm loads through the SIMD build's glue: the two glues must differ only in the
+  # name of their wasm file.
+  if ! sed 's/qkv-simd-fma\.wasm/qkv-simd.wasm/g' build/wasm/qkv-simd-fma.js | cmp -s - build/wasm/qkv-simd.js; then
+    echo "build.sh: build/wasm/qkv-simd-fma.js differs from qkv-simd.js: the FMA wasm cannot share the SIMD glue" >&2
+    exit 1
+  fi
   mkdir -p dist
-  for f in qkv-simd.js qkv-simd.wasm qkv-scalar.js qkv-scalar.wasm; do
-    cmp -s "build/wasm/$f" "dist/$f" || cp "build/wasm/$f" "dist/$f"
+  for f in qkv-simd.js qkv-simd.wasm relaxed/qkv-simd-fma.wasm qkv-scalar.js qkv-scalar.wasm; do
+    cmp -s "build/wasm/$f" "dist/${f#relaxed/}" || cp "build/wasm/$f" "dist/${f#relaxed/}"
   done
   build_css
   node scripts/custom-elements.mjs
@@ -57,7 +63,7 @@ build_page() {
 
 build_bench() {
   build_wasm
-  cmake --build build/wasm -j"$jobs" --target qkv-bench-kernels
+  cmake --build build/wasm -j"$jobs" --target qkv-bench-kernels qkv-bench-kernels-relaxed
 }
 
 case "$what" in

@@ -5,7 +5,8 @@
 //
 // Files are served from memory: read once, kept with a gzip and a brotli copy made in the
 // background (node:zlib), and read again only when their size or time stamp changes (a rebuild).
-// Each response says its length, its ETag (a revalidation answers 304) and its encoding.
+// Each response says its length, its ETag (a revalidation answers 304) and its encoding. Only GET and
+// HEAD are answered (405 otherwise), and every response carries the CSP, errors included.
 import { createServer } from 'node:http';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -101,6 +102,11 @@ export function startServer({ port = 0, host = '127.0.0.1', extraMounts = [] } =
   const mounts = [...extraMounts, ...MOUNTS];
   const server = createServer(async (req, res) => {
     const headers = { 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache' };
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { ...headers, Allow: 'GET, HEAD', 'Content-Type': 'text/plain' });
+      res.end('method not allowed');
+      return;
+    }
     try {
       const path = new URL(req.url, 'http://x').pathname;
       const file = resolvePath(path, mounts);
@@ -119,6 +125,16 @@ export function startServer({ port = 0, host = '127.0.0.1', extraMounts = [] } =
       res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' });
       res.end('not found');
     }
+  });
+  // Requests Node refuses before the handler sees them (431 headers too large, 400 malformed, …) get
+  // the same CSP; Node's default answer would have none.
+  server.on('clientError', (err, socket) => {
+    // As Node's own handler: nothing can be written to a reset socket or after a response began.
+    if (!socket.writable || socket._httpMessage?.headersSent || err.code === 'ECONNRESET') return socket.destroy();
+    const status = { HPE_HEADER_OVERFLOW: 431, ERR_HTTP_REQUEST_TIMEOUT: 408 }[err.code] ?? 400;
+    const reason = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[status];
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Security-Policy: ${CSP}\r\nX-Content-Type-Options: nosniff\r\n` +
+      'Content-Type: text/plain\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: native GoogleTest (ctest), then the JavaScript suites (node --test): both wasm
-# builds against float64 and PyTorch references, bad input, packaging, and the page in Chromium.
+# Runs every test: native GoogleTest (ctest), a short run of each fuzzer, then the JavaScript suites
+# (node --test): every wasm build against float64 and PyTorch references, bad input, hostile files,
+# packaging, and the page in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,9 @@ echo "== native tests again under AddressSanitizer + UndefinedBehaviorSanitizer"
 
 echo "== training smoke run (tiny model, tiny data: the loss must fall; never touches models/)"
 bash scripts/model/smoke.sh
+
+echo "== fuzzing, a few seconds per target (npm run fuzz runs longer: scripts/fuzz.sh)"
+bash scripts/fuzz.sh 5
 
 echo "== JavaScript tests (node --test)"
 node --test --test-reporter=spec tests/js/*.test.js tests/browser/*.test.js

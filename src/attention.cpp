@@ -5,10 +5,13 @@
 #include <limits>
 #include <string>
 
+#include "sizes.h"
+
 namespace qkv {
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+constexpr float kInf = std::numeric_limits<float>::infinity();
 
 // Query rows per block. The online path keeps a kRowBlock × kKeyBlock tile of logits, the
 // materialised path a kRowBlock × n_k strip of weights, in cache while softmax and weights·V read it.
@@ -47,32 +50,33 @@ struct Workspace {
   float* proj;
 };
 
-uint64_t workspace_floats(uint64_t n_q, uint64_t n_k, uint64_t dim, bool online, bool own_strip, uint64_t additive_dim) {
-  const uint64_t packed = additive_dim ? 0 : (n_k + kPanel - 1) / kPanel * kPanel * dim;
-  const uint64_t rows = n_q < kRowBlock ? n_q : kRowBlock;
-  const uint64_t block = online ? kRowBlock * kKeyBlock + 3 * kRowBlock : own_strip ? rows * n_k : 0;
-  return packed + block + (n_q + n_k) * additive_dim;
+// The three parts of a head's workspace, in floats; each checked, so that their sum is too.
+struct WorkspaceSizes {
+  Size packed, block, proj;
+  Size total() const { return packed + block + proj; }
+};
+
+WorkspaceSizes workspace_sizes(size_t n_q, size_t n_k, size_t dim, bool online, bool own_strip, size_t additive_dim) {
+  const size_t rows = n_q < kRowBlock ? n_q : kRowBlock;
+  return {additive_dim ? Size(0) : round_up(Size(n_k), kPanel) * Size(dim),
+          online ? Size(kRowBlock * kKeyBlock + 3 * kRowBlock) : own_strip ? product(rows, n_k) : Size(0),
+          (Size(n_q) + Size(n_k)) * Size(additive_dim)};
 }
 
-Workspace split_workspace(float* buf, uint64_t n_q, uint64_t n_k, uint64_t dim, bool online, bool own_strip,
-                          uint64_t additive_dim) {
-  const size_t packed = additive_dim ? 0 : packed_panels_size(n_k, dim);
-  const size_t block = static_cast<size_t>(workspace_floats(n_q, n_k, dim, online, own_strip, additive_dim) -
-                                           packed - (n_q + n_k) * additive_dim);
-  return {buf, buf + packed, buf + packed + block};
+// `buf` holds sizes.total() floats, which the caller has checked.
+Workspace split_workspace(float* buf, const WorkspaceSizes& sizes) {
+  return {buf, buf + sizes.packed.value(), buf + sizes.packed.value() + sizes.block.value()};
 }
 
-// Masks on the logits x of queries i0… (rows) and keys j0… (cols), row stride ldx; the additive mask
-// is added times add_scale (log2(e) where the logits are in base 2).
-void apply_masks(const Head& h, size_t i0, size_t rows, size_t j0, size_t cols, float* x, size_t ldx,
-                 float add_scale = 1.0f) {
+// Masks on the logits x of queries i0… (rows) and keys j0… (cols), row stride ldx.
+void apply_masks(const Head& h, size_t i0, size_t rows, size_t j0, size_t cols, float* x, size_t ldx) {
   const size_t nk = h.n_k;
   for (size_t r = 0; r < rows; ++r) {
     const size_t i = i0 + r;
     float* row = x + r * ldx;
     if (h.add_mask) {
       const float* m = h.add_mask + i * nk + j0;
-      for (size_t j = 0; j < cols; ++j) row[j] += add_scale * m[j];
+      for (size_t j = 0; j < cols; ++j) row[j] += m[j];
     }
     if (h.bool_mask) {
       const uint8_t* m = h.bool_mask + i * nk + j0;
@@ -138,13 +142,13 @@ void attend_materialised(const Head& h, Scoring scoring, float alpha, const Addi
 
 // Output only (flash-attention recurrence): for each block of queries, key tiles of logits update a
 // running max m, sum l and output O; no n_q × n_k matrix exists. Masked keys past keyLengths and,
-// with causal, key tiles after the block's last query are skipped. The logits are kept in base 2
-// (times log2(e), folded into alpha) so that the exponentials are powers of two; tiles that no mask
-// touches take Q·Kᵀ and the softmax step in one kernel.
+// with causal, key tiles after the block's last query are skipped; tiles that no mask touches take
+// Q·Kᵀ and the softmax step in one kernel. The logits are the materialised path's float32 values
+// (alpha·q·k, plus the mask), and each exponential is of their difference from the max: no factor
+// such as log2(e) is folded in before the max is subtracted, so the two paths agree over the whole
+// float32 range (a fold overflows above ~2.4e38, and merges logits an ulp apart where ulps are large).
 void attend_online(const Head& h, float alpha, const Workspace& ws, const Kernels& kn) {
-  constexpr float kLog2e = 1.44269504088896341f;
   const size_t nq = h.n_q, dv = h.value_dim, visible = h.key_length;
-  const float alpha2 = alpha * kLog2e;
   float* tile = ws.block;
   float* m = tile + kRowBlock * kKeyBlock;
   float* l = m + kRowBlock;
@@ -163,11 +167,11 @@ void attend_online(const Head& h, float alpha, const Workspace& ws, const Kernel
       const size_t cols = end - j0 < kKeyBlock ? end - j0 : kKeyBlock;
       const float* panels = ws.packed + j0 * h.dim;
       if (h.bool_mask || h.add_mask || (h.causal && j0 + cols > i0 + 1)) {
-        kn.gemm_nt_packed(rows, cols, h.dim, alpha2, q, h.ldq, panels, tile, kKeyBlock);
-        apply_masks(h, i0, rows, j0, cols, tile, kKeyBlock, kLog2e);
-        kn.softmax_online_exp2(rows, cols, tile, kKeyBlock, m, l, scale);
+        kn.gemm_nt_packed(rows, cols, h.dim, alpha, q, h.ldq, panels, tile, kKeyBlock);
+        apply_masks(h, i0, rows, j0, cols, tile, kKeyBlock);
+        kn.softmax_online(rows, cols, tile, kKeyBlock, m, l, scale);
       } else {
-        kn.gemm_nt_softmax_online(rows, cols, h.dim, alpha2, q, h.ldq, panels, tile, kKeyBlock, m, l, scale);
+        kn.gemm_nt_softmax_online(rows, cols, h.dim, alpha, q, h.ldq, panels, tile, kKeyBlock, m, l, scale);
       }
       // The first tile writes O (rows that saw only masked keys get 0 from their zero weights); later
       // ones rescale and add.
@@ -190,17 +194,17 @@ std::string str(long long v) { return std::to_string(v); }
 
 Status invalid(const std::string& msg) { return Status::Error(Code::invalid_argument, msg); }
 
-// Element counts are checked in 64 bits so that a 32-bit wasm size_t cannot wrap.
-bool fits(uint64_t elements) { return elements <= static_cast<uint64_t>(SIZE_MAX / sizeof(float)); }
+Status too_large() { return Status::Error(Code::out_of_memory, "the tensors are larger than the address space"); }
 
 Status check_positive(const char* name, long long v) {
   if (v < 1) return invalid(std::string(name) + " must be a positive integer, received " + str(v));
   return Status::Ok();
 }
 
-Status check_finite(const char* name, const float* x, uint64_t n, const Kernels& kn) {
-  const size_t i = kn.first_non_finite(static_cast<size_t>(n), x);
-  if (i < n) {
+// n: an element count the caller has checked with fits_floats.
+Status check_finite(const char* name, const float* x, Size n, const Kernels& kn) {
+  const size_t i = kn.first_non_finite(n.value(), x);
+  if (i < n.value()) {
     return Status::Error(Code::non_finite, std::string(name) + " must hold finite numbers, received " +
                                                (std::isnan(x[i]) ? "NaN" : "an infinity") + " at index " +
                                                str(static_cast<long long>(i)));
@@ -237,6 +241,27 @@ Status check_scale(float scale, float temperature) {
   return Status::Ok();
 }
 
+// NaN in an additive mask would make a row NaN on one kernel set and masked on another, and +inf
+// gives inf − inf; -inf is how a key is masked. Checked here in plain C++, the same for every kernel
+// set, a chunk at a time with no branch inside (so that it vectorises), the index found only on error.
+Status check_additive_mask(const MaskView<float>& m, size_t plane) {
+  if (!m.data) return Status::Ok();
+  const size_t n = size_t(m.batch) * size_t(m.heads) * plane;  // within the checked bh × plane
+  constexpr size_t kChunk = 1024;
+  for (size_t i0 = 0; i0 < n; i0 += kChunk) {
+    const size_t end = n - i0 < kChunk ? n : i0 + kChunk;
+    bool bad = false;
+    for (size_t i = i0; i < end; ++i) bad |= !(m.data[i] < kInf);
+    if (!bad) continue;
+    size_t i = i0;
+    while (m.data[i] < kInf) ++i;
+    return Status::Error(Code::non_finite, "additiveMask must hold finite numbers or -Infinity (to mask a key), received " +
+                                               std::string(std::isnan(m.data[i]) ? "NaN" : "+Infinity") + " at index " +
+                                               str(static_cast<long long>(i)));
+  }
+  return Status::Ok();
+}
+
 template <typename T>
 const T* mask_slice(const MaskView<T>& m, int b, int h, size_t plane) {
   if (!m.data) return nullptr;
@@ -246,6 +271,14 @@ const T* mask_slice(const MaskView<T>& m, int b, int h, size_t plane) {
 
 float default_scale(Scoring scoring, int dim) {
   return scoring == Scoring::scaled_dot ? 1.0f / std::sqrt(static_cast<float>(dim)) : 1.0f;
+}
+
+// scale / temperature, the factor of every logit, in float32: rounded from the double quotient and
+// held at ±FLT_MAX where it would overflow (a temperature of 1e-40), so that the logits are
+// ±FLT_MAX·q·k there, and +inf only where that product overflows, never inf·0 = NaN.
+float logit_factor(float scale, float temperature) {
+  const double f = double(scale) / double(temperature), top = std::numeric_limits<float>::max();
+  return static_cast<float>(f > top ? top : f < -top ? -top : f);
 }
 
 }  // namespace
@@ -263,20 +296,21 @@ Status attention(const AttentionArgs& a, const Kernels& kn, Scratch& scratch) {
     if (!s.ok()) return s;
   }
   if (!a.q || !a.k || !a.v || !a.output) return invalid("q, k, v and output are required");
-  const uint64_t bh = uint64_t(a.batch) * a.heads;
-  const uint64_t q_elems = bh * a.n_q * a.dim, k_elems = bh * a.n_k * a.dim, v_elems = bh * a.n_k * a.value_dim;
-  const uint64_t plane = uint64_t(a.n_q) * a.n_k;
+  const Size q_elems = product(a.batch, a.heads, a.n_q, a.dim), k_elems = product(a.batch, a.heads, a.n_k, a.dim);
+  const Size v_elems = product(a.batch, a.heads, a.n_k, a.value_dim);
+  const Size planes = product(a.batch, a.heads, a.n_q, a.n_k);
   // n_q × n_k planes exist only when weights, scores, logits or a per-element mask are passed: the
   // output-only path never has one, so n = 32768 is fine there in 32-bit wasm.
-  const bool planes = a.weights || a.scores || a.logits || a.mask.bool_mask.data || a.mask.add_mask.data;
-  if (!fits(q_elems) || !fits(k_elems) || !fits(v_elems) || (planes && !fits(bh * plane)) ||
-      !fits(bh * a.n_q * a.value_dim))
-    return Status::Error(Code::out_of_memory, "the tensors are larger than the address space");
+  const bool has_planes = a.weights || a.scores || a.logits || a.mask.bool_mask.data || a.mask.add_mask.data;
+  if (!fits_floats(q_elems) || !fits_floats(k_elems) || !fits_floats(v_elems) || (has_planes && !fits_floats(planes)) ||
+      !fits_floats(product(a.batch, a.heads, a.n_q, a.value_dim)))
+    return too_large();
   if (a.scoring != Scoring::dot && a.scoring != Scoring::scaled_dot && a.scoring != Scoring::additive)
     return invalid("scoring must be 'dot', 'scaled_dot' or 'additive'");
   if (a.scoring == Scoring::additive) {
     if (!a.w_q || !a.w_k || !a.v_a || a.additive_dim < 1)
       return invalid("additive scoring needs wq [dim][additiveDim], wk [dim][additiveDim] and va [additiveDim]");
+    if (!fits_floats(product(a.dim, a.additive_dim))) return too_large();
   }
   const float scale = a.scale == 0.0f ? default_scale(a.scoring, a.dim) : a.scale;
   Status s = check_scale(scale, a.temperature);
@@ -284,16 +318,23 @@ Status attention(const AttentionArgs& a, const Kernels& kn, Scratch& scratch) {
   if (s.ok()) s = check_finite("q", a.q, q_elems, kn);
   if (s.ok()) s = check_finite("k", a.k, k_elems, kn);
   if (s.ok()) s = check_finite("v", a.v, v_elems, kn);
+  if (s.ok() && a.scoring == Scoring::additive) {
+    s = check_finite("additive.wq", a.w_q, product(a.dim, a.additive_dim), kn);
+    if (s.ok()) s = check_finite("additive.wk", a.w_k, product(a.dim, a.additive_dim), kn);
+    if (s.ok()) s = check_finite("additive.va", a.v_a, Size(a.additive_dim), kn);
+  }
+  const size_t plane = size_t(a.n_q) * size_t(a.n_k);  // within planes, checked above when a mask exists
+  if (s.ok()) s = check_additive_mask(a.mask.add_mask, plane);
   if (!s.ok()) return s;
 
-  const uint64_t additive_dim = a.scoring == Scoring::additive ? a.additive_dim : 0;
+  const size_t additive_dim = a.scoring == Scoring::additive ? a.additive_dim : 0;
   const bool online = !a.weights && !a.scores && !a.logits && !additive_dim;
-  const uint64_t need = workspace_floats(a.n_q, a.n_k, a.dim, online, !a.weights, additive_dim);
-  float* buf = fits(need) ? scratch.get(static_cast<size_t>(need)) : nullptr;
+  const WorkspaceSizes sizes = workspace_sizes(a.n_q, a.n_k, a.dim, online, !a.weights, additive_dim);
+  float* buf = fits_floats(sizes.total()) ? scratch.get(sizes.total().value()) : nullptr;
   if (!buf) return Status::Error(Code::out_of_memory, "out of memory for attention scratch (" + str(a.n_q) + "×" + str(a.n_k) + " scores)");
-  const Workspace ws = split_workspace(buf, a.n_q, a.n_k, a.dim, online, !a.weights, additive_dim);
+  const Workspace ws = split_workspace(buf, sizes);
   const Additive add{a.w_q, a.w_k, a.v_a, a.additive_dim};
-  const float alpha = scale / a.temperature;
+  const float alpha = logit_factor(scale, a.temperature);
 
   for (int b = 0; b < a.batch; ++b) {
     for (int h = 0; h < a.heads; ++h) {
@@ -343,36 +384,40 @@ Status multi_head_attention(const MhaArgs& a, const Kernels& kn, Scratch& scratc
   if (a.scoring == Scoring::additive) return invalid("multi-head attention scores with 'dot' or 'scaled_dot'");
   if (a.key_smear && cross) return invalid("smeared keys need self-attention (no context)");
   const int dh = a.d_model / a.heads;
-  const uint64_t D = a.d_model;
-  const uint64_t plane = uint64_t(a.n) * m;
-  const uint64_t bh = uint64_t(a.batch) * a.heads;
-  if (!fits(bh * plane) || !fits(uint64_t(a.batch) * a.n * D) || !fits(uint64_t(a.batch) * m * dc))
-    return Status::Error(Code::out_of_memory, "the tensors are larger than the address space");
+  const Size x_elems = product(a.batch, a.n, a.d_model), c_elems = product(a.batch, m, dc);
+  const Size wq_elems = product(a.d_model, a.d_model), wk_elems = product(dc, a.d_model);
+  if (!fits_floats(product(a.batch, a.heads, a.n, m)) || !fits_floats(x_elems) || !fits_floats(c_elems) ||
+      !fits_floats(wq_elems) || !fits_floats(wk_elems))
+    return too_large();
+  // Every offset below lies inside one of the tensors just checked.
+  const size_t D = a.d_model, plane = size_t(a.n) * size_t(m);
   const float scale = a.scale == 0.0f ? default_scale(a.scoring, dh) : a.scale;
   Status s = check_scale(scale, a.temperature);
   if (s.ok()) s = check_mask_options(a.mask, a.batch, a.heads, m);
-  if (s.ok()) s = check_finite("x", a.x, uint64_t(a.batch) * a.n * D, kn);
-  if (s.ok() && cross) s = check_finite("context", a.context, uint64_t(a.batch) * m * dc, kn);
-  if (s.ok()) s = check_finite("wq", a.w_q, D * D, kn);
-  if (s.ok()) s = check_finite("wk", a.w_k, uint64_t(dc) * D, kn);
-  if (s.ok()) s = check_finite("wv", a.w_v, uint64_t(dc) * D, kn);
-  if (s.ok()) s = check_finite("wo", a.w_o, D * D, kn);
+  if (s.ok()) s = check_finite("x", a.x, x_elems, kn);
+  if (s.ok() && cross) s = check_finite("context", a.context, c_elems, kn);
+  if (s.ok()) s = check_finite("wq", a.w_q, wq_elems, kn);
+  if (s.ok()) s = check_finite("wk", a.w_k, wk_elems, kn);
+  if (s.ok()) s = check_finite("wv", a.w_v, wk_elems, kn);
+  if (s.ok()) s = check_finite("wo", a.w_o, wq_elems, kn);
   for (auto [name, bias] : {std::pair<const char*, const float*>{"bq", a.b_q}, {"bk", a.b_k}, {"bv", a.b_v}, {"bo", a.b_o}})
-    if (s.ok() && bias) s = check_finite(name, bias, D, kn);
-  if (s.ok() && a.key_smear) s = check_finite("key smear", a.key_smear, uint64_t(a.heads), kn);
+    if (s.ok() && bias) s = check_finite(name, bias, Size(D), kn);
+  if (s.ok() && a.key_smear) s = check_finite("key smear", a.key_smear, Size(a.heads), kn);
+  if (s.ok()) s = check_additive_mask(a.mask.add_mask, plane);
   if (!s.ok()) return s;
 
   // Per batch item: projected Q [n][D], K and V [m][D], the concatenated heads [n][D], a head's workspace.
   const bool online = !a.weights && !a.scores && !a.logits;
-  const uint64_t need = uint64_t(a.n) * D * 2 + uint64_t(m) * D * 2 + workspace_floats(a.n, m, dh, online, !a.weights, 0);
-  float* buf = fits(need) ? scratch.get(static_cast<size_t>(need)) : nullptr;
+  const WorkspaceSizes sizes = workspace_sizes(a.n, m, dh, online, !a.weights, 0);
+  const Size need = product(a.n, D) * Size(2) + product(m, D) * Size(2) + sizes.total();
+  float* buf = fits_floats(need) ? scratch.get(need.value()) : nullptr;
   if (!buf) return Status::Error(Code::out_of_memory, "out of memory for multi-head attention scratch");
   float* qp = buf;
   float* kp = qp + size_t(a.n) * D;
   float* vp = kp + size_t(m) * D;
   float* cat = vp + size_t(m) * D;
-  const Workspace ws = split_workspace(cat + size_t(a.n) * D, a.n, m, dh, online, !a.weights, 0);
-  const float alpha = scale / a.temperature;
+  const Workspace ws = split_workspace(cat + size_t(a.n) * D, sizes);
+  const float alpha = logit_factor(scale, a.temperature);
   const Additive none{nullptr, nullptr, nullptr, 0};
 
   for (int b = 0; b < a.batch; ++b) {

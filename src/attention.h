@@ -5,6 +5,10 @@
 //           = v_aᵀ tanh(q·W_q + k·W_k)  (additive, Bahdanau)
 //   logits  = scores · scale / temperature + additive mask, and -inf where a key is masked
 //   weights = softmax over each row of logits                             — α_ij
+// in float32 throughout: scale / temperature is held at ±FLT_MAX where it would overflow; a logit
+// that overflows to +inf outweighs every finite one (the +inf keys share the weight equally, the
+// limit of softmax), and a NaN logit (+inf under a -inf mask) counts as masked. Output only or with
+// weights, the same float32 logits give the same weights.
 //   output  = weights · V                                  n_q × d_v      — Σ_j α_ij V_j
 // Masks: `causal` lets query i see keys j <= i (top-left aligned, as PyTorch's is_causal);
 // `key_lengths[b]` hides keys j >= length (padding); `bool_mask` (1 = may attend) and `add_mask` are

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 namespace qkv {
 
@@ -15,10 +16,13 @@ using GemmNtFn = void (*)(size_t m, size_t n, size_t k, float alpha, const float
 // bias may be null.
 using GemmNnFn = void (*)(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* b,
                           size_t ldb, const float* bias, float* c, size_t ldc);
-// In place: x[j] = exp(x[j] - max) / sum. -inf entries (masked keys) become exactly 0; a row whose
-// entries are all -inf becomes all zeros (it attends to nothing).
+// In place: x[j] = exp(x[j] - max) / sum. -inf and NaN entries (masked keys; NaN is only ever a
+// logit whose q·k overflowed float32 with terms of both signs) become exactly 0; a row with no other
+// entry becomes all zeros (it attends to nothing). A row holding +inf (q·k·scale overflowed float32)
+// shares the weight equally among its +inf entries: the limit of softmax as those logits grow.
 using SoftmaxRowFn = void (*)(size_t n, float* x);
-// y[i] = exp(x[i]) for x[i] <= 0 (softmax's range); x[i] below about -87.3 gives 0.
+// y[i] = exp(x[i]) for x[i] <= 0 (softmax's range); exactly 0 for x[i] below about -87.68 (results
+// under 2^-126.5), and for -inf and NaN.
 using ExpFn = void (*)(size_t n, const float* x, float* y);
 
 // Keys per packed panel. pack_panels lays rows of B (n×k) out as panels of kPanel rows, transposed:
@@ -38,24 +42,28 @@ using GemmNnAccFn = void (*)(size_t m, size_t n, size_t k, const float* a, size_
 // each row r with running max m[r] and running sum l[r] (start: -inf and 0):
 //   m' = max(m[r], max_j x[r][j]);  x[r][j] = exp(x[r][j] - m');  scale[r] = exp(m[r] - m');
 //   l[r] = l[r] * scale[r] + sum_j x[r][j];  m[r] = m'.
-// While a row has seen only -inf (every key masked so far) its x become 0 and its scale 1.
+// While a row has seen only -inf (every key masked so far) its x become 0 and its scale 1. NaN and
+// +inf logits are treated as by SoftmaxRowFn: NaN as masked; once a row has seen +inf, m' = +inf,
+// x[r][j] = 1 for its +inf entries and 0 for the others, and scale[r] = 1 if m[r] was +inf, else 0.
 using SoftmaxOnlineFn = void (*)(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l,
                                  float* scale);
 // The first index i where x[i] is NaN or ±inf, or n when all are finite.
 using FirstNonFiniteFn = size_t (*)(size_t n, const float* x);
 // pack_panels as a kernel; the function pack_panels above is its scalar twin.
 using PackPanelsFn = void (*)(size_t n, size_t k, const float* b, size_t ldb, float* packed);
-// Q·Kᵀ over packed panels and one base-2 online-softmax step, fused (the unmasked key tiles of the
-// online path): x[r][j] = alpha * sum_p A[r][p] * B[j][p] for r < rows, j < cols, then
-// softmax_online_exp2 on x. The row maxima are taken while the products are still in registers, so
-// the tile of logits is read once, by the exponential. With alpha = scale·log2(e), 2^(x - m') is
-// exp(scale·(q·k) - max) and no multiply by log2(e) is left for the exponential.
+// Q·Kᵀ over packed panels and one online-softmax step, fused (the unmasked key tiles of the online
+// path): x[r][j] = alpha * sum_p A[r][p] * B[j][p] for r < rows, j < cols — the same float32 logits
+// gemm_nt_packed gives — then softmax_online on x. The row maxima are taken while the products are
+// still in registers, so the tile of logits is read once, by the exponential.
 using GemmNtSoftmaxOnlineFn = void (*)(size_t rows, size_t cols, size_t k, float alpha, const float* a, size_t lda,
                                        const float* packed_b, float* x, size_t ldx, float* m, float* l,
                                        float* scale);
 
 struct Kernels {
   const char* name;
+  // The register tile of the products: mr rows × nr columns (keys of Q·Kᵀ, columns of weights·V);
+  // tests generate their tails from these. 1 × 1 for the scalar twins.
+  int mr, nr;
   GemmNtFn gemm_nt;
   GemmNnFn gemm_nn;
   SoftmaxRowFn softmax_row;
@@ -65,14 +73,12 @@ struct Kernels {
   SoftmaxOnlineFn softmax_online;
   FirstNonFiniteFn first_non_finite;
   PackPanelsFn pack_panels;
-  // softmax_online in base 2: every exp(·) there is 2^(·) here, and m holds maxima of x as given (logits
-  // times log2(e) when the caller folded it into them).
-  SoftmaxOnlineFn softmax_online_exp2;
   GemmNtSoftmaxOnlineFn gemm_nt_softmax_online;
 };
 
 const Kernels& scalar_kernels();
-// The vector kernels (wasm SIMD128 in the browser, SSE2 natively); null when built without them.
+// The vector kernels (wasm SIMD128 or relaxed SIMD in the browser, SSE2 natively); null when built
+// without them.
 const Kernels* simd_kernels();
 // The same kernels with 256-bit vectors and fused multiply-add (native x86 builds only; hot paths
 // overridden, the rest copied from simd_kernels()); null when not compiled in or when this CPU lacks
@@ -82,6 +88,18 @@ const Kernels* avx2_kernels();
 // Natively the environment variable QKV_KERNELS=scalar|sse2|avx2 (read once, at the first call)
 // forces a set, for profiling and comparing; a set that is not available falls back to the default.
 const Kernels& best_kernels();
+// Every tile shape the vector sets are built with, the one simd_kernels() / avx2_kernels() returns
+// first: more only where QKV_TILE_SHAPES is defined (native tests and benchmarks, the bench's wasm
+// kernel module), for testing each shape and comparing them; the package's wasm has its one shape.
+// Empty where the set itself is absent.
+std::vector<const Kernels*> simd_kernel_shapes();
+std::vector<const Kernels*> avx2_kernel_shapes();
+
+// The softmax of a row whose max is not finite (SoftmaxRowFn: all -inf or NaN: zeros; +inf: shared
+// by the +inf entries), and the online step of a row whose new max m' is +inf (SoftmaxOnlineFn):
+// the rare paths of every kernel set, written once.
+void softmax_row_without_finite_max(size_t n, float* x);
+void softmax_online_infinite_max(size_t cols, float* row, float& m, float& l, float& scale);
 
 // Scalar twins, named for what they are.
 void qkv_f32_gemm_nt__scalar(size_t m, size_t n, size_t k, float alpha, const float* a, size_t lda,
@@ -97,8 +115,6 @@ void qkv_f32_gemm_nn_acc__scalar(size_t m, size_t n, size_t k, const float* a, s
 void qkv_f32_softmax_online__scalar(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l,
                                     float* scale);
 size_t qkv_f32_first_non_finite__scalar(size_t n, const float* x);
-void qkv_f32_softmax_online_exp2__scalar(size_t rows, size_t cols, float* x, size_t ldx, float* m, float* l,
-                                         float* scale);
 void qkv_f32_gemm_nt_softmax_online__scalar(size_t rows, size_t cols, size_t k, float alpha, const float* a,
                                             size_t lda, const float* packed_b, float* x, size_t ldx, float* m,
                                             float* l, float* scale);

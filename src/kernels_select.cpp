@@ -11,6 +11,7 @@ namespace qkv {
 // In src/kernels_avx2.cpp, which is compiled with -mavx2 -mfma: even building its table may use AVX
 // instructions, so it is called only after the check below (this file is plain SSE2).
 const Kernels& avx2_fma_kernel_table();
+std::vector<const Kernels*> avx2_fma_kernel_shapes();
 
 const Kernels* avx2_kernels() {
   static const Kernels* table = [] {
@@ -20,9 +21,14 @@ const Kernels* avx2_kernels() {
   }();
   return table;
 }
+
+std::vector<const Kernels*> avx2_kernel_shapes() {
+  return avx2_kernels() ? avx2_fma_kernel_shapes() : std::vector<const Kernels*>{};
+}
 #else
 // Builds without src/kernels_avx2.cpp: wasm, and compilers without -mavx2 -mfma.
 const Kernels* avx2_kernels() { return nullptr; }
+std::vector<const Kernels*> avx2_kernel_shapes() { return {}; }
 #endif
 
 namespace {

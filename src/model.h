@@ -20,10 +20,20 @@ struct ModelConfig {
   uint32_t smear_layers = 0;
 };
 
-// The tensors of a model in the order they are packed into one float32 block, with element counts.
-// Layer tensors are named "layers.{i}.…" as in the weights file.
-std::vector<std::pair<std::string, size_t>> model_tensor_layout(const ModelConfig& cfg);
+struct ModelTensor {
+  std::string name;        // "tok_emb", "layers.{i}.attn.wq", … as in the weights file
+  std::vector<int> shape;  // from the config's dimensions, as the weights file records it
+  size_t count = 0;        // the product of shape
+};
 
+// The tensors of a model in the order they are packed into one float32 block. This is where the
+// core multiplies a model's dimensions, and every product and the total are checked here: a config
+// whose tensors do not fit the address space (d_model 4097 × d_ff 2^20 in wasm32) is an error, not a
+// wrapped count. `layout` (may be null: sizes only) receives the tensors, `total` their sum.
+Status model_tensor_layout(const ModelConfig& cfg, std::vector<ModelTensor>* layout, size_t* total = nullptr);
+
+// Each dimension in [1, kMaxModelDim], n_heads divides d_model, norm_eps finite and > 0.
+constexpr int kMaxModelDim = 1 << 20;
 Status check_model_config(const ModelConfig& cfg);
 // Checks the packed weights: their count and that every value is finite. Once, at load.
 Status check_model_weights(const ModelConfig& cfg, const float* weights, size_t count);

@@ -107,7 +107,7 @@ describe('<qkv-attention>', () => {
     await elementReady(page, '#copy');
     assert.ok(await inkedFraction(page, '#copy .view-host canvas') > 0.05);
     const fetched = await page.evaluate(() => performance.getEntriesByType('resource').map((r) => new URL(r.name).pathname));
-    assert.ok(fetched.includes('/copy/models/glove-10k.qkv') && fetched.some((p) => /^\/copy\/dist\/qkv-\w+\.wasm$/.test(p)), fetched.join(' '));
+    assert.ok(fetched.includes('/copy/models/glove-10k.qkv') && fetched.some((p) => /^\/copy\/dist\/qkv-[\w-]+\.wasm$/.test(p)), fetched.join(' '));
     await page.screenshot({ path: join(ARTIFACTS, 'embed-element.png'), fullPage: true });
   });
 

@@ -57,11 +57,12 @@ function checkResult(r, backend) {
   assert.match(r.error, /^RangeError: qkv.attention: cannot infer keys: k has 1 numbers/);
 }
 
-test('in a page and in a module Worker, both builds, under the CSP', async (t) => {
+test('in a page and in a module Worker, every build, under the CSP', async (t) => {
   await withBrowser(t, [], async (page) => {
-    checkResult(await page.evaluate(() => window.compute({})), 'wasm-simd128');
+    checkResult(await page.evaluate(() => window.compute({})), 'wasm-relaxed-simd');
+    checkResult(await page.evaluate(() => window.compute({ backend: 'simd' })), 'wasm-simd128');
     checkResult(await page.evaluate(() => window.compute({ backend: 'scalar' })), 'wasm-scalar');
-    checkResult(await page.evaluate(() => window.inWorker({})), 'wasm-simd128');
+    checkResult(await page.evaluate(() => window.inWorker({})), 'wasm-relaxed-simd');
     checkResult(await page.evaluate(() => window.inWorker({ backend: 'scalar' })), 'wasm-scalar');
   });
 });

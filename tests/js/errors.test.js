@@ -78,7 +78,7 @@ for (const backend of BACKENDS) {
 
 test('loadAttention rejects bad options clearly', async () => {
   await assert.rejects(loadAttention('simd'), { name: 'TypeError', code: 'ERR_QKV_INVALID_ARGUMENT', message: /options must be an object/ });
-  await assert.rejects(loadAttention({ backend: 'gpu' }), { name: 'TypeError', message: /backend must be one of 'auto', 'simd', 'scalar', received the string "gpu"/ });
+  await assert.rejects(loadAttention({ backend: 'gpu' }), { name: 'TypeError', message: /backend must be one of 'auto', 'fma', 'simd', 'scalar', received the string "gpu"/ });
 });
 
 test('many calls, errors among them, do not grow memory (nothing leaks per call)', async () => {

@@ -1,6 +1,6 @@
 // The trained model run by the wasm core against PyTorch's float64 forward pass over the same
 // dequantised weights (scripts/model/make_fixtures.py): tokens, every layer's and head's Q, K, V and
-// weights, and the logits, within 1e-4; on both builds.
+// weights, and the logits, within 1e-4; on every build.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -20,9 +20,9 @@ test('npm pack → install into an empty folder → import → compute → types
   const packOut = run('npm', ['pack', '--json', '--pack-destination', dir], root); // prepack's build log comes first
   const packed = JSON.parse(packOut.slice(packOut.search(/^\[\s*$/m)))[0];
   const files = packed.files.map((f) => f.path).sort();
-  for (const f of ['lib/index.js', 'lib/index.d.ts', 'lib/model.js', 'lib/model.d.ts', 'dist/qkv-simd.wasm', 'dist/qkv-scalar.wasm',
-    'dist/qkv-simd.js', 'dist/attention-css.js', 'package.json', 'README.md', 'LICENSE', 'custom-elements.json',
-    'web/iframe-resizer.js', 'web/iframe-resizer.d.ts']) {
+  for (const f of ['lib/index.js', 'lib/index.d.ts', 'lib/model.js', 'lib/model.d.ts', 'dist/qkv-simd.wasm', 'dist/qkv-simd-fma.wasm',
+    'dist/qkv-scalar.wasm', 'dist/qkv-simd.js', 'dist/attention-css.js', 'package.json', 'README.md', 'LICENSE',
+    'custom-elements.json', 'web/iframe-resizer.js', 'web/iframe-resizer.d.ts']) {
     assert.ok(files.includes(f), `the tarball ships ${f}`);
   }
   assert.ok(!files.some((f) => /^(src|tests|build|scripts)\//.test(f)), `nothing but the package ships: ${files.join(', ')}`);
@@ -48,7 +48,7 @@ test('npm pack → install into an empty folder → import → compute → types
   writeFileSync(join(app, 'main.mjs'), `
     import { loadAttention, simdSupported } from 'qkv-attention';
     const out = {};
-    for (const backend of ['simd', 'scalar']) {
+    for (const backend of ['fma', 'simd', 'scalar']) {
       const qkv = await loadAttention({ backend });
       const { output, weights } = qkv.attention({ q: [1, 0], k: [1, 0, 0, 1], v: [1, 2, 3, 4], dim: 2, returnWeights: true });
       out[backend] = { backend: qkv.backend, output: [...output], weights: [...weights] };
@@ -56,12 +56,13 @@ test('npm pack → install into an empty folder → import → compute → types
     out.simd_supported = simdSupported();
     console.log(JSON.stringify(out));
   `);
-  const result = JSON.parse(run('node', ['main.mjs'], app));
+  const result = JSON.parse(run('node', ['--experimental-wasm-relaxed-simd', 'main.mjs'], app));
   const e = Math.exp(1 / Math.sqrt(2));
-  for (const backend of ['simd', 'scalar']) {
+  for (const backend of ['fma', 'simd', 'scalar']) {
     assert.ok(Math.abs(result[backend].weights[0] - e / (e + 1)) < 1e-6);
     assert.ok(Math.abs(result[backend].output[0] - (1 * e + 3) / (e + 1)) < 1e-6);
   }
+  assert.equal(result.fma.backend, 'wasm-relaxed-simd');
   assert.equal(result.simd.backend, 'wasm-simd128');
   assert.equal(result.simd_supported, true);
 
@@ -171,7 +172,7 @@ test('the runtime exports match the declarations, for each entry', async () => {
   for (const entry of ['index', 'model']) {
     const mod = await import(`../../lib/${entry}.js`);
     const dts = readFileSync(join(root, 'lib', `${entry}.d.ts`), 'utf8');
-    const declared = [...dts.matchAll(/^export (?:function|class) (\w+)/gm), ...dts.matchAll(/^export \{ (\w+) \} from/gm)].map((m) => m[1]).sort();
+    const declared = [...dts.matchAll(/^export (?:function|class|const) (\w+)/gm), ...dts.matchAll(/^export \{ (\w+) \} from/gm)].map((m) => m[1]).sort();
     assert.deepEqual(Object.keys(mod).sort(), declared, entry);
   }
 });

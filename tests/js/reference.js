@@ -1,11 +1,28 @@
 // Float64 JavaScript reference for attention and multi-head attention: the plainest loops that
 // follow the course's formulas, independent of the C++ core.
+// Returns { output, weights, scores, logits } in float64; logits are -Infinity where a key is masked.
+// `additive`: { wq, wk, va } for scoring 'additive' (score = vaᵀ·tanh(q·Wq + k·Wk)).
 export function attentionRef({ q, k, v, batch = 1, heads = 1, queries, keys, dim, valueDim, scale, temperature = 1,
-  causal = false, mask = null, additiveMask = null, keyLengths = null, scoring = 'scaled_dot' }) {
+  causal = false, mask = null, additiveMask = null, keyLengths = null, scoring = 'scaled_dot', additive = null }) {
   const plane = queries * keys;
   const alpha = (scale ?? (scoring === 'scaled_dot' ? 1 / Math.sqrt(dim) : 1)) / temperature;
   const output = new Float64Array(batch * heads * queries * valueDim);
   const weights = new Float64Array(batch * heads * plane);
+  const scores = new Float64Array(batch * heads * plane), logits = new Float64Array(batch * heads * plane);
+  const score = (qi, kj) => {
+    let s = 0;
+    if (scoring !== 'additive') {
+      for (let c = 0; c < dim; ++c) s += q[qi + c] * k[kj + c];
+      return s;
+    }
+    const { wq, wk, va } = additive;
+    for (let t = 0; t < va.length; ++t) {
+      let u = 0;
+      for (let c = 0; c < dim; ++c) u += q[qi + c] * wq[c * va.length + t] + k[kj + c] * wk[c * va.length + t];
+      s += va[t] * Math.tanh(u);
+    }
+    return s;
+  };
   for (let b = 0; b < batch; ++b) {
     for (let h = 0; h < heads; ++h) {
       const bh = b * heads + h;
@@ -13,14 +30,15 @@ export function attentionRef({ q, k, v, batch = 1, heads = 1, queries, keys, dim
       for (let i = 0; i < queries; ++i) {
         const row = new Float64Array(keys);
         for (let j = 0; j < keys; ++j) {
-          let s = 0;
-          for (let c = 0; c < dim; ++c) s += q[(bh * queries + i) * dim + c] * k[(bh * keys + j) * dim + c];
+          let s = score((bh * queries + i) * dim, (bh * keys + j) * dim);
+          scores[bh * plane + i * keys + j] = s;
           s *= alpha;
           if (additiveMask) s += additiveMask[maskOff(additiveMask) + i * keys + j];
           const open = (!causal || j <= i) && (!keyLengths || j < keyLengths[b]) && (!mask || mask[maskOff(mask) + i * keys + j]);
           row[j] = open ? s : -Infinity;
         }
         const w = softmaxRef(row);
+        logits.set(row, bh * plane + i * keys);
         for (let j = 0; j < keys; ++j) {
           weights[bh * plane + i * keys + j] = w[j];
           for (let c = 0; c < valueDim; ++c) output[(bh * queries + i) * valueDim + c] += w[j] * v[(bh * keys + j) * valueDim + c];
@@ -28,7 +46,7 @@ export function attentionRef({ q, k, v, batch = 1, heads = 1, queries, keys, dim
       }
     }
   }
-  return { output, weights };
+  return { output, weights, scores, logits };
 }
 
 export function softmaxRef(row) {

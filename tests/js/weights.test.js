@@ -59,9 +59,15 @@ test('rows dequantised one at a time equal the whole tensor dequantised (int8 an
   };
   check(parseWeights(glove), 'vectors'); // int8 with per-row scales
   check(parseWeights(readFileSync(new URL('../../models/tiny-lm.qkv', import.meta.url))), 'pos_emb'); // int8
-  // f32 (the tests' writer writes only f32; no shipped file uses f16).
+  // f32 and f16 (no shipped file uses f16), from the tests' writer.
   const vocab = ['<bos>', '<unk>', 'a', 'b', 'c'];
-  check(parseWeights(writeQkv(randomModel(rng(3), { vocab, d: 8, layers: 1, heads: 2, ff: 16, positions: 8 }))), 'tok_emb');
+  const small = randomModel(rng(3), { vocab, d: 8, layers: 1, heads: 2, ff: 16, positions: 8 });
+  check(parseWeights(writeQkv(small)), 'tok_emb');
+  small.tensors.tok_emb.dtype = 'f16';
+  const half = parseWeights(writeQkv(small));
+  check(half, 'tok_emb');
+  const exact = small.tensors.tok_emb.data;
+  half.tensor('tok_emb').forEach((x, i) => assert.ok(Math.abs(x - exact[i]) <= 2 ** -11 * Math.abs(exact[i]) + 2 ** -24, `f16 ${i}`));
   // Embeddings hand out rows that are dequantised when first looked up: the same numbers.
   const qkv = await loadAttention();
   const emb = await loadEmbeddings(glove), table = parseWeights(glove).tensor('vectors');
@@ -142,12 +148,12 @@ test('loadModel checks the config and every tensor against what the core expects
   const wrongShape = randomModel(r);
   wrongShape.tensors['layers.0.attn.wq'].data = r.array(8 * 7);
   wrongShape.tensors['layers.0.attn.wq'].shape = [8, 7];
-  await assert.rejects(loadModel(writeQkv(wrongShape), { attention: qkv }), { message: /tensor layers.0.attn.wq holds 56 numbers, the config needs 64/ });
+  await assert.rejects(loadModel(writeQkv(wrongShape), { attention: qkv }), { message: /tensor layers.0.attn.wq has shape \[8, 7\] \(56 numbers\), the config needs \[8, 8\]/ });
   const badHeads = randomModel(r, { heads: 3 });
   await assert.rejects(loadModel(writeQkv(badHeads), { attention: qkv }), { message: /n_heads 3 does not divide d_model 8/ });
   const nan = randomModel(r);
   nan.tensors['ln_f.bias'].data[2] = NaN;
-  await assert.rejects(loadModel(writeQkv(nan), { attention: qkv }), { message: /ln_f.bias holds a non-finite number at index 2/ });
+  await assert.rejects(loadModel(writeQkv(nan), { attention: qkv }), { name: 'WeightsFormatError', message: /ln_f.bias: NaN at index 2/ });
   const noBos = randomModel(r, { vocab: ['<unk>', 'a', 'b'] });
   await assert.rejects(loadModel(writeQkv(noBos), { attention: qkv }), { message: /needs <bos> and <unk>/ });
   assert.equal(qkv.attention({ q: [1], k: [1], v: [3], dim: 1 }).output[0], 3);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "attention.h"
+#include "kernel_tester.h"
 #include "reference.h"
 
 namespace qkv {
@@ -103,8 +104,7 @@ TEST_P(AttentionTest, MasksMatchFloat64) {
 
 // Output only (no weights, scores or logits asked for) runs the online-softmax path over key tiles;
 // it must give the materialised path's output within 1e-5 and match float64. Shapes cross the
-// 32-query blocks and 128-key tiles with tails, under causal, padding, boolean and additive masks
-// (the online path adds the latter in base 2). The additive mask adds 90 to every logit (exp
+// 32-query blocks and 128-key tiles with tails, under causal, padding, boolean and additive masks. The additive mask adds 90 to every logit (exp
 // overflows float32 unless the max is subtracted), -inf to some entries and to all of row 0.
 TEST_P(AttentionTest, OnlineSoftmaxOutputEqualsMaterialised) {
   std::mt19937 rng(14);
@@ -286,6 +286,47 @@ TEST_P(AttentionTest, BadArgumentsAreReportedNotCrashed) {
   EXPECT_NE(s.message.find("k must hold finite numbers, received NaN at index 3"), std::string::npos) << s.message;
 }
 
+// NaN and +inf in an additive mask are refused by the core itself (issue 12, item 4): on both paths
+// (weights materialised, output only), by every kernel set alike, and in multi-head attention;
+// -inf still masks a key.
+TEST_P(AttentionTest, AdditiveMaskRejectsNaNAndPlusInfinity) {
+  std::mt19937 rng(19);
+  // 37 keys: the bad entry sits in a tail past the vector width, and past a 1024-entry check chunk.
+  Problem p = make_problem(2, 2, 31, 37, 5, 3, rng);
+  const size_t plane = size_t(p.nq) * p.nk;
+  for (bool online : {false, true}) {
+    for (float bad : {std::nanf(""), INFINITY}) {
+      for (size_t at : {size_t(0), plane - 1, 3 * plane + 1030}) {
+        std::vector<float> mask(4 * plane, 0.0f);
+        mask[at] = bad;
+        AttentionArgs a = p.args();
+        if (online) a.weights = nullptr;
+        a.mask.add_mask = {mask.data(), 2, 2};
+        const Status s = attention(a, kn(), scratch);
+        EXPECT_EQ(s.code, Code::non_finite) << "index " << at;
+        const std::string want = std::string("additiveMask must hold finite numbers or -Infinity (to mask a key), received ") +
+                                 (std::isnan(bad) ? "NaN" : "+Infinity") + " at index " + std::to_string(at);
+        EXPECT_NE(s.message.find(want), std::string::npos) << s.message;
+      }
+    }
+    std::vector<float> mask(plane, 0.0f);
+    mask[1] = -INFINITY;  // query 0 may not see key 1
+    AttentionArgs a = p.args();
+    a.mask.add_mask = {mask.data(), 1, 1};
+    if (online) a.weights = nullptr;
+    ASSERT_TRUE(attention(a, kn(), scratch).ok());
+    if (!online) EXPECT_EQ(p.weights[1], 0.0f);
+  }
+  const int D = 4;
+  auto x = random_vector(size_t(3) * D, rng), w = random_vector(size_t(D) * D, rng);
+  std::vector<float> out(x.size()), mask(9, 0.0f);
+  mask[4] = std::nanf("");
+  MhaArgs m;
+  m.n = 3, m.d_model = D, m.heads = 2, m.x = x.data(), m.w_q = m.w_k = m.w_v = m.w_o = w.data(), m.output = out.data();
+  m.mask.add_mask = {mask.data(), 1, 1};
+  EXPECT_EQ(multi_head_attention(m, kn(), scratch).code, Code::non_finite);
+}
+
 // Multi-head attention against a reference assembled from float64 pieces.
 TEST_P(AttentionTest, MultiHeadSelfAndCrossAttentionMatchFloat64) {
   std::mt19937 rng(18);
@@ -346,6 +387,101 @@ TEST_P(AttentionTest, MultiHeadSelfAndCrossAttentionMatchFloat64) {
           for (int c = 0; c < D; ++c) s += cat[size_t(i) * D + c] * wo[size_t(c) * D + o];
           ASSERT_NEAR(out[(size_t(b) * n + i) * D + o], s, 2e-5) << "cross=" << cross;
         }
+    }
+  }
+}
+
+// The output-only path (online softmax) gives the materialised path's output over the whole float32
+// range: logits and additive masks at ±FLT_MAX, logits an ulp apart where an ulp is 2^104, a
+// temperature whose scale/temperature overflows float32, q·k that overflows to +inf (the +inf keys
+// share the weight), and +inf under a -inf mask (NaN: masked). dim = 1 or 2, so that each logit is one
+// or two float32 products (exact, or overflowing whether the multiply-add is fused or not) and the
+// expected weights follow from them.
+TEST_P(AttentionTest, OnlineEqualsMaterialisedAtFloat32Extremes) {
+  const float F = std::numeric_limits<float>::max(), inf = std::numeric_limits<float>::infinity();
+  struct Case {
+    const char* name;
+    int dim;
+    std::vector<float> q, k, add_mask;
+    Scoring scoring;
+    float temperature;
+    std::vector<double> weights;  // of the keys, whose values are rows 1,2 / 5,6 / 9,10 / 13,14
+  };
+  const Case cases[] = {
+      {"an additive mask of -FLT_MAX on every key", 1, {1}, {1, 0.5f}, {-F, -F}, Scoring::scaled_dot, 1, {0.5, 0.5}},
+      {"an additive mask of -FLT_MAX on one key", 1, {1}, {1, 0.5f}, {0, -F}, Scoring::scaled_dot, 1, {1, 0}},
+      {"q = 2.5e38, dot", 1, {2.5e38f}, {1, 0.5f}, {}, Scoring::dot, 1, {1, 0}},
+      {"q = -2.5e38, dot, equal keys", 1, {-2.5e38f}, {1, 1}, {}, Scoring::dot, 1, {0.5, 0.5}},
+      {"q = FLT_MAX, keys an ulp apart", 1, {F}, {1, 0.99999994f, -1}, {}, Scoring::dot, 1, {1, 0, 0}},
+      {"logits -FLT_MAX and FLT_MAX", 1, {F}, {-1, 1, -1}, {}, Scoring::dot, 1, {0, 1, 0}},
+      {"temperature 1e-40", 2, {1, 0}, {1, 0, 0, 1}, {}, Scoring::scaled_dot, 1e-40f, {1, 0}},
+      {"q·k overflows to +inf", 1, {3e38f}, {2, 3, 1, -2}, {}, Scoring::dot, 1, {0.5, 0.5, 0, 0}},
+      {"+inf logit under a -inf mask (NaN: masked)", 2, {3e38f, 3e38f}, {2, 2, 0.5f, 0.5f, 1, 0}, {-inf, 0, 0},
+       Scoring::dot, 1, {0, 0.5, 0.5}},
+  };
+  for (const Case& c : cases) {
+    const int nk = int(c.k.size()) / c.dim;
+    std::vector<float> v(size_t(nk) * 2);
+    for (int j = 0; j < nk; ++j) v[2 * j] = 1 + 4 * j, v[2 * j + 1] = 2 + 4 * j;
+    std::vector<float> online(2, 7.0f), materialised(2, 7.0f), weights(nk, 7.0f);
+    AttentionArgs a;
+    a.n_q = 1, a.n_k = nk, a.dim = c.dim, a.value_dim = 2;
+    a.q = c.q.data(), a.k = c.k.data(), a.v = v.data();
+    a.scoring = c.scoring, a.temperature = c.temperature;
+    if (!c.add_mask.empty()) a.mask.add_mask.data = c.add_mask.data();
+    a.output = online.data();
+    ASSERT_TRUE(attention(a, kn(), scratch).ok()) << c.name;
+    a.output = materialised.data(), a.weights = weights.data();
+    ASSERT_TRUE(attention(a, kn(), scratch).ok()) << c.name;
+    for (int j = 0; j < nk; ++j) EXPECT_EQ(weights[j], float(c.weights[j])) << kn().name << ": " << c.name << ", weight " << j;
+    for (int x = 0; x < 2; ++x) {
+      double want = 0;
+      for (int j = 0; j < nk; ++j) want += c.weights[j] * v[2 * j + x];
+      EXPECT_NEAR(materialised[x], want, 1e-6 * std::abs(want)) << kn().name << ": " << c.name << " (materialised)";
+      EXPECT_NEAR(online[x], want, 1e-6 * std::abs(want)) << kn().name << ": " << c.name << " (output only)";
+    }
+  }
+}
+
+// The same over random problems across the float32 range: q and k with magnitudes from 2^-60 to
+// 2^60 (logits from tiny to overflowing), additive masks mixing ±FLT_MAX, huge, small and -inf
+// entries, several key tiles; the output-only path equals the materialised one, whose weights are
+// the softmax of its own float32 logits.
+TEST_P(AttentionTest, OnlineEqualsMaterialisedAcrossTheFloat32Range) {
+  std::mt19937 rng(19);
+  const float F = std::numeric_limits<float>::max(), inf = std::numeric_limits<float>::infinity();
+  auto wild = [&](size_t n) {
+    std::vector<float> x(n);
+    for (auto& v : x) v = std::ldexp(float(int(rng() % 2001) - 1000) / 1000.0f, int(rng() % 121) - 60);
+    return x;
+  };
+  for (int trial = 0; trial < 12; ++trial) {
+    const int nq = 1 + int(rng() % 40), nk = 1 + int(rng() % 300), d = 1 + int(rng() % 3), dv = 3;
+    auto q = wild(size_t(nq) * d), k = wild(size_t(nk) * d), v = random_vector(size_t(nk) * dv, rng);
+    std::vector<float> add(size_t(nq) * nk, 0.0f);
+    for (auto& m : add) {
+      const unsigned r = rng() % 8;
+      m = r == 0 ? -F : r == 1 ? F : r == 2 ? -inf : r == 3 ? std::ldexp(1.0f, 100 + int(rng() % 27)) : float(rng() % 5);
+    }
+    std::vector<float> online(size_t(nq) * dv), materialised(online.size()), weights(size_t(nq) * nk), logits(weights.size());
+    AttentionArgs a;
+    a.n_q = nq, a.n_k = nk, a.dim = d, a.value_dim = dv;
+    a.q = q.data(), a.k = k.data(), a.v = v.data();
+    a.scoring = Scoring::dot;
+    a.mask.causal = trial % 3 == 0;
+    if (trial % 2 == 1) a.mask.add_mask.data = add.data();
+    a.output = online.data();
+    ASSERT_TRUE(attention(a, kn(), scratch).ok());
+    a.output = materialised.data(), a.weights = weights.data(), a.logits = logits.data();
+    ASSERT_TRUE(attention(a, kn(), scratch).ok());
+    for (int i = 0; i < nq; ++i) {
+      const std::string at = std::string(kn().name) + " trial " + std::to_string(trial) + " row " + std::to_string(i);
+      const auto w = test::softmax_of_float32(std::vector<float>(&logits[size_t(i) * nk], &logits[size_t(i + 1) * nk]));
+      for (int j = 0; j < nk; ++j) ASSERT_NEAR(weights[size_t(i) * nk + j], w[j], 1e-6) << at << " weight " << j;
+      for (int x = 0; x < dv; ++x) {
+        ASSERT_TRUE(std::isfinite(online[size_t(i) * dv + x])) << at;
+        ASSERT_NEAR(online[size_t(i) * dv + x], materialised[size_t(i) * dv + x], 1e-5) << at << " output " << x;
+      }
     }
   }
 }

@@ -20,7 +20,9 @@ struct RefModel {
   std::map<std::string, const float*> t;
   RefModel(const ModelConfig& cfg, const std::vector<float>& packed) : c(cfg) {
     size_t at = 0;
-    for (auto& [name, n] : model_tensor_layout(cfg)) t[name] = packed.data() + at, at += n;
+    std::vector<ModelTensor> layout;
+    EXPECT_TRUE(model_tensor_layout(cfg, &layout).ok());
+    for (auto& tensor : layout) t[tensor.name] = packed.data() + at, at += tensor.count;
   }
   const float* operator()(const std::string& name) const { return t.at(name); }
 
@@ -112,7 +114,7 @@ void check_forward(const Kernels& kernels, uint32_t smear_layers, int n_layers) 
   c.vocab_size = 37, c.d_model = 12, c.n_layers = n_layers, c.n_heads = 3, c.d_ff = 20, c.max_positions = 16;
   c.smear_layers = smear_layers;
   size_t count = 0;
-  for (auto& t : model_tensor_layout(c)) count += t.second;
+  ASSERT_TRUE(model_tensor_layout(c, nullptr, &count).ok());
   std::mt19937 rng(21);
   auto packed = test::random_vector(count, rng, -0.5f, 0.5f);
   ASSERT_TRUE(check_model_weights(c, packed.data(), packed.size()).ok());
@@ -141,10 +143,17 @@ TEST(ModelLayout, SmearTensorFollowsEachSmearingLayersOutputBias) {
   ModelConfig c;
   c.vocab_size = 5, c.d_model = 4, c.n_layers = 3, c.n_heads = 2, c.d_ff = 4, c.max_positions = 3;
   c.smear_layers = 0b100;
+  std::vector<ModelTensor> layout;
+  size_t total = 0, sum = 0;
+  ASSERT_TRUE(model_tensor_layout(c, &layout, &total).ok());
   std::vector<std::string> names;
-  for (auto& [name, n] : model_tensor_layout(c))
-    if (name.find("attn.bo") != std::string::npos || name.find("smear") != std::string::npos) names.push_back(name + ":" + std::to_string(n));
-  EXPECT_EQ(names, (std::vector<std::string>{"layers.0.attn.bo:4", "layers.1.attn.bo:4", "layers.2.attn.bo:4", "layers.2.attn.smear:2"}));
+  for (const ModelTensor& t : layout) {
+    sum += t.count;
+    if (t.name.find("attn.bo") != std::string::npos || t.name.find("smear") != std::string::npos)
+      names.push_back(t.name + ":" + std::to_string(t.count) + ":" + std::to_string(t.shape.size()));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"layers.0.attn.bo:4:1", "layers.1.attn.bo:4:1", "layers.2.attn.bo:4:1", "layers.2.attn.smear:2:1"}));
+  EXPECT_EQ(sum, total);  // the total that model_forward checks the packed block against counts the smear
   c.smear_layers = 0b1000;  // past n_layers
   EXPECT_EQ(check_model_config(c).code, Code::invalid_argument);
 }
@@ -153,7 +162,7 @@ TEST_P(ModelTest, RejectsBadInput) {
   ModelConfig c;
   c.vocab_size = 5, c.d_model = 4, c.n_layers = 1, c.n_heads = 2, c.d_ff = 4, c.max_positions = 3;
   size_t count = 0;
-  for (auto& t : model_tensor_layout(c)) count += t.second;
+  ASSERT_TRUE(model_tensor_layout(c, nullptr, &count).ok());
   std::vector<float> packed(count, 0.1f);
   EXPECT_EQ(check_model_weights(c, packed.data(), count - 1).code, Code::invalid_argument);
   packed[count - 1] = NAN;
@@ -170,6 +179,13 @@ TEST_P(ModelTest, RejectsBadInput) {
   EXPECT_NE(s.message.find("token id 7 at position 1"), std::string::npos) << s.message;
   a.n = 4;
   EXPECT_EQ(model_forward(a, *GetParam(), s1, s2).code, Code::out_of_range);
+  // The forward pass checks the weight count itself: the packed tensors are found by their sizes.
+  ids[1] = 4, a.n = 2, a.weight_count = count - 1;
+  s = model_forward(a, *GetParam(), s1, s2);
+  EXPECT_EQ(s.code, Code::invalid_argument);
+  EXPECT_NE(s.message.find("expected " + std::to_string(count) + " numbers"), std::string::npos) << s.message;
+  a.weight_count = count;
+  EXPECT_TRUE(model_forward(a, *GetParam(), s1, s2).ok());
   c.n_heads = 3;
   EXPECT_EQ(check_model_config(c).code, Code::invalid_argument);
 }

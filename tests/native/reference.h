@@ -15,11 +15,11 @@
 namespace qkv::test {
 
 // The scalar twins, the vector kernels when this build has them, and the AVX2 + FMA ones when this
-// build and CPU have them: every test runs on each.
+// build and CPU have them, each in every tile shape it is built with: every test runs on each.
 inline std::vector<const Kernels*> all_kernel_sets() {
   std::vector<const Kernels*> sets{&scalar_kernels()};
-  if (simd_kernels()) sets.push_back(simd_kernels());
-  if (avx2_kernels()) sets.push_back(avx2_kernels());
+  for (const Kernels* k : simd_kernel_shapes()) sets.push_back(k);
+  for (const Kernels* k : avx2_kernel_shapes()) sets.push_back(k);
   return sets;
 }
 
@@ -70,19 +70,14 @@ struct AttentionRef {
   std::vector<double> output;   // n_q × d_v
 };
 
-// One head: weights = softmax(alpha · Q·Kᵀ with masked entries -inf), output = weights·V.
-// allowed(i, j) says whether query i may attend to key j.
-template <typename Allowed>
-AttentionRef attention_ref(size_t nq, size_t nk, size_t d, size_t dv, const float* q, const float* k,
-                           const float* v, double alpha, Allowed allowed) {
+// One head from its logits: weights = softmax of each row of logit(i, j) (-inf: masked),
+// output = weights·V.
+template <typename Value, typename Logit>
+AttentionRef attention_from_logits(size_t nq, size_t nk, size_t dv, const Value* v, Logit logit) {
   AttentionRef r{std::vector<double>(nq * nk), std::vector<double>(nq * dv, 0.0)};
   for (size_t i = 0; i < nq; ++i) {
     std::vector<double> row(nk);
-    for (size_t j = 0; j < nk; ++j) {
-      double s = 0;
-      for (size_t p = 0; p < d; ++p) s += double(q[i * d + p]) * double(k[j * d + p]);
-      row[j] = allowed(i, j) ? alpha * s : -std::numeric_limits<double>::infinity();
-    }
+    for (size_t j = 0; j < nk; ++j) row[j] = logit(i, j);
     const auto w = softmax_ref(row);
     for (size_t j = 0; j < nk; ++j) {
       r.weights[i * nk + j] = w[j];
@@ -90,6 +85,19 @@ AttentionRef attention_ref(size_t nq, size_t nk, size_t d, size_t dv, const floa
     }
   }
   return r;
+}
+
+// One head: weights = softmax(alpha · Q·Kᵀ with masked entries -inf), output = weights·V.
+// allowed(i, j) says whether query i may attend to key j.
+template <typename Allowed>
+AttentionRef attention_ref(size_t nq, size_t nk, size_t d, size_t dv, const float* q, const float* k,
+                           const float* v, double alpha, Allowed allowed) {
+  return attention_from_logits(nq, nk, dv, v, [&](size_t i, size_t j) {
+    if (!allowed(i, j)) return -std::numeric_limits<double>::infinity();
+    double s = 0;
+    for (size_t p = 0; p < d; ++p) s += double(q[i * d + p]) * double(k[j * d + p]);
+    return alpha * s;
+  });
 }
 
 }  // namespace qkv::test
