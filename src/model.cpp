@@ -206,7 +206,7 @@ Status model_forward(const ModelRunArgs& a, const Kernels& kn, Scratch& model_sc
     m.x = h;
     m.w_q = L.wq, m.w_k = L.wk, m.w_v = L.wv, m.w_o = L.wo, m.b_q = L.bq, m.b_k = L.bk, m.b_v = L.bv, m.b_o = L.bo;
     if (L.smear) {
-      for (size_t hh = 0; hh < H; ++hh) smear[hh] = float(1.0 / (1.0 + std::exp(-double(L.smear[hh]))));
+      for (int hh = 0; hh < H; ++hh) smear[hh] = float(1.0 / (1.0 + std::exp(-double(L.smear[hh]))));
       m.key_smear = smear;
     }
     m.mask.causal = true;
