@@ -71,7 +71,7 @@ ModelRunArgs to_model_args(const Word* frame) {
   ModelRunArgs a;
   a.cfg.vocab_size = f[F::vocabSize].i32, a.cfg.d_model = f[F::dModel].i32, a.cfg.n_layers = f[F::layers].i32;
   a.cfg.n_heads = f[F::heads].i32, a.cfg.d_ff = f[F::dFF].i32, a.cfg.max_positions = f[F::maxPositions].i32;
-  a.cfg.norm_eps = f[F::normEps].f32;
+  a.cfg.norm_eps = f[F::normEps].f32, a.cfg.smear_layers = static_cast<uint32_t>(f[F::smearLayers].i32);
   a.weights = addr<float>(f[F::params]), a.weight_count = static_cast<size_t>(f[F::paramCount].i32);
   a.ids = addr<int32_t>(f[F::ids]), a.n = f[F::n].i32;
   a.q = out_addr(f[F::q]), a.k = out_addr(f[F::k]), a.v = out_addr(f[F::v]);

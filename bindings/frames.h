@@ -28,7 +28,7 @@
 // The trained model: its config, its packed parameters, the token ids, and what to write back.
 #define QKV_MODEL_FRAME(X)                                                                      \
   X(i32, vocabSize) X(i32, dModel) X(i32, layers) X(i32, heads) X(i32, dFF) X(i32, maxPositions) \
-  X(f32, normEps) X(ptr, params) X(i32, paramCount) X(ptr, ids) X(i32, n)                       \
+  X(f32, normEps) X(i32, smearLayers) X(ptr, params) X(i32, paramCount) X(ptr, ids) X(i32, n)   \
   X(ptr, q) X(ptr, k) X(ptr, v) X(ptr, scores) X(ptr, logits) X(ptr, weights)                   \
   X(ptr, nextLogits) X(i32, logitRows)
 

@@ -38,8 +38,14 @@ export class Embeddings {
   readonly source: unknown;
   /** The vector of vocabulary entry `id` (a view; do not modify). */
   vector(id: number): Float32Array;
-  /** Tokenizes text (or takes tokenize()'s tokens) and returns each piece's vector: pieces×dim. */
-  lookup(textOrTokens: string | Token[]): { tokens: Piece[]; ids: Int32Array; unknown: boolean[]; vectors: Float32Array };
+  /**
+   * Tokenizes text (or takes tokenize()'s tokens) and returns each piece's vector: pieces×dim.
+   * `unknown[t]`: word t is not in the table; `estimated[i]`: piece i had no vector of its own and got
+   * the mean of its subword pieces' vectors ({@link Embeddings.estimate}).
+   */
+  lookup(textOrTokens: string | Token[]): { tokens: Piece[]; ids: Int32Array; unknown: boolean[]; estimated: boolean[]; vectors: Float32Array };
+  /** A vector for a word the table lacks (as tokenize() normalises it), from its subword pieces; null when the file has no such fallback. */
+  estimate(norm: string): Float32Array | null;
 }
 
 /** One head's attention in one layer for an input of n tokens (n includes <bos>). */
@@ -56,22 +62,74 @@ export interface ModelHead {
   logits: Float32Array;
   /** n×n softmax weights; row i sums to 1 over keys 0…i */
   weights: Float32Array;
+  /**
+   * In a layer that smears its keys: this head's weight s of each key against the key before it
+   * (the scores use s·key_j + (1 − s)·key_{j−1}; `k` holds those smeared keys). null otherwise.
+   */
+  smear: number | null;
+  /** What the head does on this input, and its name (see {@link HeadPattern}). */
+  pattern: HeadPattern;
 }
 
+/** The kinds of head a score is kept for, and the labels. */
+export type HeadKind = 'previous' | 'start' | 'self' | 'punctuation' | 'duplicate' | 'induction';
+export type HeadLabel = HeadKind | 'broad' | 'mixed';
+
+/**
+ * What one head does on one input: each score a mean weight in [0, 1], null where no query qualifies.
+ * previous: on the token before; start: on <bos>; self: on itself; punctuation: on earlier
+ * punctuation; duplicate: on earlier copies of the same token; induction: on the tokens that followed
+ * earlier copies; entropy: 1 = spread evenly, 0 = all on one key.
+ */
+export interface HeadScores {
+  previous: number | null;
+  start: number | null;
+  self: number | null;
+  punctuation: number | null;
+  duplicate: number | null;
+  induction: number | null;
+  entropy: number | null;
+}
+
+/** {@link HeadScores} and the head's name: the best kind if it reaches 0.4, else 'broad' (entropy ≥ 0.75) or 'mixed'. */
+export interface HeadPattern extends HeadScores {
+  label: HeadLabel;
+}
+
+/**
+ * The scores of one head from its n×n causal weights (row-major), the token ids (ids[0] = <bos>) and
+ * which ids are punctuation. model.run computes them for every head; this is for attention from elsewhere.
+ */
+export function headScores(weights: ArrayLike<number>, n: number, ids: ArrayLike<number>, punct: ArrayLike<number | boolean>): HeadScores;
+/** The name of a head from its scores. */
+export function headLabel(scores: HeadScores, threshold?: number, broad?: number): HeadLabel;
+/** What a learner reads for each label ('previous' → 'previous token', …). */
+export const HEAD_LABELS: Record<HeadLabel, string>;
+/** The kinds headScores() scores, in the order a label is chosen among them. */
+export const HEAD_KINDS: readonly HeadKind[];
+
 export interface ModelRun {
-  /** The pieces the model read: <bos> first. */
+  /** The pieces the model read: <bos> first; `token` of each is the index of its word in `words`. */
   tokens: Piece[];
+  /** tokenize(text): the words the pieces were cut from. */
+  words: Token[];
   ids: Int32Array;
   /** Per piece: true when it is the <unk> fallback. */
   unknown: boolean[];
   /** True when the text was longer than the model reads and was cut ({ truncate: true }). */
   truncated: boolean;
+  /** How many pieces { truncate: true } left out (0 when none). */
+  leftOut: number;
   dHead: number;
-  layers: { heads: ModelHead[] }[];
+  /** Per layer: its heads, and each head's smear weight where the layer smears its keys (else null). */
+  layers: { heads: ModelHead[]; smear: number[] | null }[];
   /** Next-token logits after the last piece: vocab_size. */
   nextLogits: Float32Array;
-  /** The most probable next tokens (special tokens left out). */
-  next: { token: string; id: number; probability: number }[];
+  /**
+   * The most probable next pieces (special tokens and byte pieces left out). `text`: the piece as
+   * read, without the word-start mark "▁"; `startsWord`: the piece begins a new word.
+   */
+  next: { token: string; id: number; probability: number; text: string; startsWord: boolean }[];
 }
 
 export interface RunOptions {
@@ -92,8 +150,10 @@ export class Model {
   readonly config: { vocab_size: number; d_model: number; n_layers: number; n_heads: number; d_ff: number; max_positions: number; norm_eps?: number; [key: string]: unknown };
   readonly vocab: string[];
   readonly provenance: Record<string, unknown> | null;
-  /** The pieces and ids the model would read for `text`. */
-  encode(text: string): { tokens: Piece[]; ids: number[]; unknown: boolean[]; wordUnknown: boolean[] };
+  /** Per layer: each head's smear weight where the layer smears its keys, else null. */
+  readonly smear: (number[] | null)[];
+  /** The pieces and ids the model would read for `text` (words: tokenize(text)). */
+  encode(text: string): { tokens: Piece[]; ids: number[]; unknown: boolean[]; wordUnknown: boolean[]; words: Token[] };
   /** Runs the forward pass: every layer's and head's attention, and the next-word predictions. */
   run(text: string, options?: RunOptions): ModelRun;
   /** Returns the model's wasm memory; using it afterwards throws. */

@@ -13,10 +13,13 @@ import { invalidArgument, outOfRange } from './errors.js';
 import { checkLoadOptions } from './embeddings.js';
 import { loadAttention } from './loading.js';
 import { tokenize, encode } from './tokenizer.js';
+import { PieceVocabulary, encodePieces, WORD_START } from './pieces.js';
+import { headScores, headLabel, isPunctuationPiece } from './heads.js';
 import { parseWeights, WeightsFormatError, checkModelConfig, checkModelTensors } from './weights.js';
 
 export { loadEmbeddings, Embeddings } from './embeddings.js';
 export { WeightsFormatError };
+export { headScores, headLabel, HEAD_LABELS, HEAD_KINDS } from './heads.js';
 
 const LOAD_OPTIONS = optionNames('attention', 'backend', 'assets', 'onProgress');
 const RUN_OPTIONS = optionNames('topK', 'truncate', 'reuse');
@@ -60,6 +63,9 @@ export class Model {
   #params = 0;
   #paramCount = 0;
   #special;
+  #punct;
+  #pieces = null;
+  #smearMask = 0;
 
   /** @internal Made by loadModel(). */
   constructor(bridge, file) {
@@ -71,7 +77,30 @@ export class Model {
     this.#bridge = bridge;
     this.config = { ...c };
     this.vocab = file.vocab;
-    this.#special = Uint8Array.from(file.vocab, (w) => (isSpecial(w) ? 1 : 0));
+    // Left out of next-token predictions: <bos>, <unk>, byte pieces and the bare word-start mark.
+    this.#special = Uint8Array.from(file.vocab, (w) => (isSpecial(w) || /^<0x[0-9A-F]{2}>$/.test(w) || w === WORD_START ? 1 : 0));
+    this.#punct = Uint8Array.from(file.vocab, (w) => (isPunctuationPiece(w) ? 1 : 0));
+    // A subword model (config.tokenizer 'unigram') carries each piece's log-probability; older files
+    // have a word vocabulary that tokenizer.js's encode() looks words up in.
+    if (c.tokenizer === 'unigram') {
+      const scores = file.tensorInfo('piece_scores');
+      if (!scores || scores.count !== file.vocab.length) throw new WeightsFormatError('loadModel: a unigram model needs piece_scores [vocab_size]');
+      this.#pieces = new PieceVocabulary(file.vocab, file.tensor('piece_scores'));
+    } else if (c.tokenizer !== undefined) {
+      throw new WeightsFormatError(`loadModel: config.tokenizer must be 'unigram' or absent, received ${JSON.stringify(c.tokenizer)}`);
+    }
+    const smearLayers = c.smear_layers ?? [];
+    if (!Array.isArray(smearLayers) || smearLayers.some((l) => !Number.isInteger(l) || l < 0 || l >= Math.min(c.n_layers, 32))) {
+      throw new WeightsFormatError(`loadModel: config.smear_layers must list layers from 0 to ${Math.min(c.n_layers, 32) - 1}, received ${JSON.stringify(c.smear_layers)}`);
+    }
+    this.#smearMask = smearLayers.reduce((mask, l) => mask | (1 << l), 0);
+    // Each smearing layer's per-head weight of a key against the key before it: sigmoid(logit).
+    this.smear = Array.from({ length: c.n_layers }, (_, l) => {
+      if (!smearLayers.includes(l)) return null;
+      const info = file.tensorInfo(`layers.${l}.attn.smear`);
+      if (!info || info.count !== c.n_heads) throw new WeightsFormatError(`loadModel: tensor layers.${l}.attn.smear must hold n_heads = ${c.n_heads} numbers`);
+      return Array.from(file.tensor(`layers.${l}.attn.smear`), (a) => 1 / (1 + Math.exp(-a)));
+    });
     this.provenance = file.header.provenance ?? null;
     const m = bridge.module;
     // The core lists the packed order ([[name, shape], …]; bounded by the file, see checkModelConfig);
@@ -105,16 +134,23 @@ export class Model {
     const b = this.#bridge, c = this.config;
     b.int(F.vocabSize, c.vocab_size); b.int(F.dModel, c.d_model); b.int(F.layers, c.n_layers);
     b.int(F.heads, c.n_heads); b.int(F.dFF, c.d_ff); b.int(F.maxPositions, c.max_positions);
-    b.float(F.normEps, c.norm_eps ?? 1e-5);
+    b.float(F.normEps, c.norm_eps ?? 1e-5); b.int(F.smearLayers, this.#smearMask);
     b.pointer(F.params, this.#params); b.int(F.paramCount, this.#paramCount);
   }
 
-  /** Tokenizes text for this model: <bos> first, each word's pieces after. */
+  /**
+   * Tokenizes text for this model: <bos> first, each word's pieces after (pieces.js encodePieces:
+   * every piece has `token`, the index of its word in `words` = tokenize(text), and its span).
+   */
   encode(text) {
     if (typeof text !== 'string') throw invalidArgument(`model.encode: text must be a string, received ${describe(text)}`);
     const tokens = tokenize(text);
+    if (this.#pieces) {
+      const pieces = encodePieces(tokens, this.#pieces, this.config.bos_id ?? this.vocab.indexOf('<bos>'));
+      return { tokens: pieces, ids: pieces.map((p) => p.id), unknown: pieces.map(() => false), wordUnknown: tokens.map(() => false), words: tokens };
+    }
     const { ids, unknown, pieces } = encode(tokens, this.vocab, { bos: true });
-    return { tokens: pieces, ids, unknown: pieces.map((p) => p.unk), wordUnknown: unknown };
+    return { tokens: pieces, ids, unknown: pieces.map((p) => p.unk), wordUnknown: unknown, words: tokens };
   }
 
   /**
@@ -167,21 +203,25 @@ export class Model {
     const all = {};
     OUTPUTS.forEach((name, i) => { all[name] = block.subarray(at(i), at(i) + sizes[name]); });
     const layers = [];
+    const idsN = Int32Array.from(ids);
     for (let l = 0; l < L; ++l) {
       const heads = [];
       for (let h = 0; h < H; ++h) {
         const rows = (l * H + h) * n * dh, plane = (l * H + h) * n * n;
+        const weights = all.weights.subarray(plane, plane + n * n);
+        const pattern = headScores(weights, n, idsN, this.#punct);
+        pattern.label = headLabel(pattern);
         heads.push({
           q: all.q.subarray(rows, rows + n * dh), k: all.k.subarray(rows, rows + n * dh), v: all.v.subarray(rows, rows + n * dh),
           scores: all.scores.subarray(plane, plane + n * n), logits: all.logits.subarray(plane, plane + n * n),
-          weights: all.weights.subarray(plane, plane + n * n),
+          weights, smear: this.smear[l] ? this.smear[l][h] : null, pattern,
         });
       }
-      layers.push({ heads });
+      layers.push({ heads, smear: this.smear[l] });
     }
     const { nextLogits } = all;
-    const result = { tokens: enc.tokens.slice(0, n), ids: Int32Array.from(ids), unknown: enc.unknown.slice(0, n), truncated, dHead: dh,
-      layers, nextLogits, next: topPredictions(nextLogits, this.vocab, topK, this.#special) };
+    const result = { tokens: enc.tokens.slice(0, n), words: enc.words, ids: idsN, unknown: enc.unknown.slice(0, n), truncated,
+      leftOut: enc.ids.length - n, dHead: dh, layers, nextLogits, next: topPredictions(nextLogits, this.vocab, topK, this.#special) };
     if (old) resultBlocks.delete(reuse); // spent: its arrays may now hold this run's numbers
     resultBlocks.set(result, block);
     return result;
@@ -194,7 +234,8 @@ export class Model {
   }
 }
 
-// Softmax over the vocabulary, the k most probable tokens; special tokens (<bos>, <unk>) are left out.
+// Softmax over the vocabulary, the k most probable tokens; `special` ones (<bos>, <unk>, byte pieces,
+// the bare word-start mark) are left out.
 function topPredictions(logits, vocab, k, special) {
   let mx = -Infinity;
   for (const x of logits) mx = Math.max(mx, x);
@@ -209,5 +250,7 @@ function topPredictions(logits, vocab, k, special) {
       if (best.length > k) best.pop();
     }
   }
-  return best.map((i) => ({ token: vocab[i], id: i, probability: Math.exp(logits[i] - mx) / sum }));
+  // text: the piece as a learner reads it, without the word-start mark; startsWord: it had the mark
+  return best.map((i) => ({ token: vocab[i], id: i, probability: Math.exp(logits[i] - mx) / sum,
+    text: vocab[i].startsWith(WORD_START) ? vocab[i].slice(1) : vocab[i], startsWord: vocab[i].startsWith(WORD_START) }));
 }

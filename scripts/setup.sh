@@ -12,10 +12,12 @@ command -v g++ >/dev/null 2>&1 || missing+=(g++)
 [ -f /usr/include/gtest/gtest.h ] || missing+=(libgtest-dev)
 command -v wasm-validate >/dev/null 2>&1 || missing+=(wabt)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
-# npm test also runs a one-minute smoke run of the training script: Debian's PyTorch (with the
-# threaded OpenBLAS, ~15x faster matrix products here) and WordNet's glosses as its tiny corpus.
+# npm test also runs a one-minute smoke run of the training pipeline: Debian's PyTorch (with the
+# threaded OpenBLAS, ~15x faster matrix products here), SentencePiece (the subword vocabulary) and
+# WordNet's glosses as its tiny corpus.
 if [ "${QKV_NEED_TORCH:-0}" = 1 ]; then
   /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || missing+=(python3-torch)
+  /usr/bin/python3 -c 'import sentencepiece' >/dev/null 2>&1 || missing+=(python3-sentencepiece)
   dpkg -s libopenblas0-pthread >/dev/null 2>&1 || missing+=(libopenblas0-pthread)
   [ -f /usr/share/wordnet/data.noun ] || missing+=(wordnet-base)
 fi

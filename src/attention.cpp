@@ -357,6 +357,18 @@ Status attention(const AttentionArgs& a, const Kernels& kn, Scratch& scratch) {
   return Status::Ok();
 }
 
+// key_j ← s_h·key_j + (1 − s_h)·key_{j−1} for each head h, in place: last row first, so that every
+// row still reads the unsmeared key before it.
+static void smear_keys(int m, int heads, int dh, const float* s, float* k) {
+  const size_t D = size_t(heads) * dh;
+  for (int j = m - 1; j >= 1; --j)
+    for (int h = 0; h < heads; ++h) {
+      float* kj = k + size_t(j) * D + size_t(h) * dh;
+      const float* prev = kj - D;
+      for (int c = 0; c < dh; ++c) kj[c] = s[h] * kj[c] + (1.0f - s[h]) * prev[c];
+    }
+}
+
 Status multi_head_attention(const MhaArgs& a, const Kernels& kn, Scratch& scratch) {
   const bool cross = a.context != nullptr;
   const int m = cross ? a.m : a.n, dc = cross ? a.d_context : a.d_model;
@@ -370,6 +382,7 @@ Status multi_head_attention(const MhaArgs& a, const Kernels& kn, Scratch& scratc
   if (!a.x || !a.w_q || !a.w_k || !a.w_v || !a.w_o || !a.output)
     return invalid("x, wq, wk, wv, wo and output are required");
   if (a.scoring == Scoring::additive) return invalid("multi-head attention scores with 'dot' or 'scaled_dot'");
+  if (a.key_smear && cross) return invalid("smeared keys need self-attention (no context)");
   const int dh = a.d_model / a.heads;
   const Size x_elems = product(a.batch, a.n, a.d_model), c_elems = product(a.batch, m, dc);
   const Size wq_elems = product(a.d_model, a.d_model), wk_elems = product(dc, a.d_model);
@@ -389,6 +402,7 @@ Status multi_head_attention(const MhaArgs& a, const Kernels& kn, Scratch& scratc
   if (s.ok()) s = check_finite("wo", a.w_o, wq_elems, kn);
   for (auto [name, bias] : {std::pair<const char*, const float*>{"bq", a.b_q}, {"bk", a.b_k}, {"bv", a.b_v}, {"bo", a.b_o}})
     if (s.ok() && bias) s = check_finite(name, bias, Size(D), kn);
+  if (s.ok() && a.key_smear) s = check_finite("key smear", a.key_smear, Size(a.heads), kn);
   if (s.ok()) s = check_additive_mask(a.mask.add_mask, plane);
   if (!s.ok()) return s;
 
@@ -412,6 +426,7 @@ Status multi_head_attention(const MhaArgs& a, const Kernels& kn, Scratch& scratc
     kn.gemm_nn(a.n, D, D, xb, D, a.w_q, D, a.b_q, qp, D);
     kn.gemm_nn(m, D, dc, cb, dc, a.w_k, D, a.b_k, kp, D);
     kn.gemm_nn(m, D, dc, cb, dc, a.w_v, D, a.b_v, vp, D);
+    if (a.key_smear) smear_keys(m, a.heads, dh, a.key_smear, kp);
     for (int h = 0; h < a.heads; ++h) {
       const size_t bhi = size_t(b) * a.heads + h, off = size_t(h) * dh;
       Head head{a.n, m, dh, dh, qp + off, size_t(D), kp + off, size_t(D), vp + off, size_t(D), cat + off, size_t(D),

@@ -75,6 +75,9 @@ struct MhaArgs {
   const float* context = nullptr;  // [batch][m][d_context]; null = self-attention (m = n, d_context = d_model)
   const float *w_q = nullptr, *w_k = nullptr, *w_v = nullptr, *w_o = nullptr;  // biases may be null
   const float *b_q = nullptr, *b_k = nullptr, *b_v = nullptr, *b_o = nullptr;
+  // Smeared keys (self-attention only), one weight s_h per head: key_j ← s_h·key_j + (1 − s_h)·key_{j−1},
+  // key_0 unchanged. Null: keys as projected. The k intermediate holds the smeared keys.
+  const float* key_smear = nullptr;
   Scoring scoring = Scoring::scaled_dot;  // dot or scaled_dot (scale default 1/√d_head)
   float scale = 0.0f, temperature = 1.0f;
   MaskOptions mask;  // masks are per head: [batch][heads][n][m] with broadcasting

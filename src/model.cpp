@@ -9,8 +9,10 @@ namespace qkv {
 namespace {
 
 struct Layer {
-  const float *ln1_w, *ln1_b, *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo, *ln2_w, *ln2_b, *w1, *b1, *w2, *b2;
+  const float *ln1_w, *ln1_b, *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo, *smear, *ln2_w, *ln2_b, *w1, *b1, *w2, *b2;
 };
+
+bool smears(const ModelConfig& c, int layer) { return layer < 32 && (c.smear_layers >> layer & 1u); }
 
 struct Weights {
   const float *tok_emb, *pos_emb, *lnf_w, *lnf_b;
@@ -30,6 +32,7 @@ Weights unpack(const ModelConfig& c, const float* p) {
     l.ln1_w = take(D), l.ln1_b = take(D);
     l.wq = take(D * D), l.bq = take(D), l.wk = take(D * D), l.bk = take(D);
     l.wv = take(D * D), l.bv = take(D), l.wo = take(D * D), l.bo = take(D);
+    l.smear = smears(c, i) ? take(c.n_heads) : nullptr;
     l.ln2_w = take(D), l.ln2_b = take(D);
     l.w1 = take(D * F), l.b1 = take(F), l.w2 = take(F * D), l.b2 = take(D);
     w.layers.push_back(l);
@@ -88,6 +91,8 @@ Status model_tensor_layout(const ModelConfig& c, std::vector<ModelTensor>* layou
   }
   for (const Tensor& t : last) sum += count(t);  // vectors of d_model: they fit when tok_emb does
   sum += layer * Size(c.n_layers);
+  for (int i = 0; i < c.n_layers && i < 32; ++i)
+    if (smears(c, i)) sum += Size(c.n_heads);  // attn.smear: one logit per head
   if (!fits_floats(sum))
     return Status::Error(Code::out_of_memory, "model config: the tensors together hold more numbers than the address space");
   if (total) *total = sum.value();
@@ -100,7 +105,10 @@ Status model_tensor_layout(const ModelConfig& c, std::vector<ModelTensor>* layou
     };
     for (const Tensor& t : first) add(t.name, t);
     for (int i = 0; i < c.n_layers; ++i)
-      for (const Tensor& t : per_layer) add("layers." + std::to_string(i) + "." + t.name, t);
+      for (const Tensor& t : per_layer) {
+        add("layers." + std::to_string(i) + "." + t.name, t);
+        if (smears(c, i) && std::string(t.name) == "attn.bo") add("layers." + std::to_string(i) + ".attn.smear", {"", c.n_heads, 0});
+      }
     for (const Tensor& t : last) add(t.name, t);
   }
   return Status::Ok();
@@ -115,6 +123,8 @@ Status check_model_config(const ModelConfig& c) {
                                                        std::to_string(kMaxModelDim) + "], received " + std::to_string(v));
   if (c.d_model % c.n_heads)
     return Status::Error(Code::invalid_argument, "model config: n_heads " + std::to_string(c.n_heads) + " must divide d_model " + std::to_string(c.d_model));
+  if (c.n_layers < 32 && (c.smear_layers >> c.n_layers) != 0)
+    return Status::Error(Code::invalid_argument, "model config: smear_layers names a layer past n_layers " + std::to_string(c.n_layers));
   if (!(c.norm_eps > 0.0f) || !std::isfinite(c.norm_eps))
     return Status::Error(Code::invalid_argument, "model config: norm_eps must be a finite number > 0");
   return Status::Ok();
@@ -168,7 +178,7 @@ Status model_forward(const ModelRunArgs& a, const Kernels& kn, Scratch& model_sc
   // Scratch n·(3·d_model + d_ff) and the per-layer outputs, checked: with d_ff = 2^20, n·F wraps a
   // 32-bit size_t from 4,097 tokens on.
   const int L = c.n_layers, H = c.n_heads;
-  const Size need = product(a.n, c.d_model) * Size(3) + product(a.n, c.d_ff);
+  const Size need = product(a.n, c.d_model) * Size(3) + product(a.n, c.d_ff) + Size(H);  // + one layer's smear weights
   const Size head_elems = product(L, H, a.n, c.d_model / H), plane_elems = product(L, H, a.n, a.n);
   if (!fits_floats(need) || ((a.q || a.k || a.v) && !fits_floats(head_elems)) ||
       ((a.scores || a.logits || a.attn_weights) && !fits_floats(plane_elems)) ||
@@ -178,6 +188,7 @@ Status model_forward(const ModelRunArgs& a, const Kernels& kn, Scratch& model_sc
   const size_t n = a.n, D = c.d_model, F = c.d_ff, dh = D / H;
   float* buf = model_scratch.get(need.value());
   if (!buf) return Status::Error(Code::out_of_memory, "model: out of memory");
+  float* smear = buf + n * D * 3 + n * F;  // one layer's mixing weights, sigmoid(logit)
   float* x = buf;            // residual stream
   float* h = x + n * D;      // normalised input of a sub-layer
   float* y = h + n * D;      // a sub-layer's output
@@ -194,6 +205,10 @@ Status model_forward(const ModelRunArgs& a, const Kernels& kn, Scratch& model_sc
     m.batch = 1, m.n = a.n, m.d_model = c.d_model, m.heads = c.n_heads;
     m.x = h;
     m.w_q = L.wq, m.w_k = L.wk, m.w_v = L.wv, m.w_o = L.wo, m.b_q = L.bq, m.b_k = L.bk, m.b_v = L.bv, m.b_o = L.bo;
+    if (L.smear) {
+      for (int hh = 0; hh < H; ++hh) smear[hh] = float(1.0 / (1.0 + std::exp(-double(L.smear[hh]))));
+      m.key_smear = smear;
+    }
     m.mask.causal = true;
     m.output = y;
     m.q = a.q ? a.q + l * head_rows : nullptr;

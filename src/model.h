@@ -15,6 +15,9 @@ namespace qkv {
 struct ModelConfig {
   int vocab_size = 0, d_model = 0, n_layers = 0, n_heads = 0, d_ff = 0, max_positions = 0;
   float norm_eps = 1e-5f;
+  // Bit i set: layer i smears its keys (MhaArgs::key_smear), with tensor layers.{i}.attn.smear
+  // [n_heads] holding each head's mixing weight as a logit (the weight is its sigmoid). Layers 0…31.
+  uint32_t smear_layers = 0;
 };
 
 struct ModelTensor {

@@ -3,7 +3,7 @@
 // float64, and compare with the PyTorch fixtures. Exit code 1 on any mismatch.
 //
 // usage: node scripts/model/check_qkv.mjs [models/tiny-lm.qkv] [tests/fixtures/model]
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -106,6 +106,12 @@ export function forward({ header, tensors }, ids) {
     const a = layerNorm(x, T, D, g(p + 'ln1.weight'), g(p + 'ln1.bias'), c.norm_eps);
     const Q = matmul(a, T, D, g(p + 'attn.wq'), D, g(p + 'attn.bq'));
     const K = matmul(a, T, D, g(p + 'attn.wk'), D, g(p + 'attn.bk'));
+    if ((c.smear_layers ?? []).includes(l)) { // key_j = s·key_j + (1 − s)·key_{j−1}, s = sigmoid(logit), last row first
+      for (let h = 0; h < H; h++) {
+        const s = 1 / (1 + Math.exp(-g(p + 'attn.smear')[h]));
+        for (let t = T - 1; t >= 1; t--) for (let e = 0; e < dh; e++) K[t * D + h * dh + e] = s * K[t * D + h * dh + e] + (1 - s) * K[(t - 1) * D + h * dh + e];
+      }
+    }
     const Vv = matmul(a, T, D, g(p + 'attn.wv'), D, g(p + 'attn.bv'));
     const concat = new Float64Array(T * D);
     const heads = [];
@@ -162,7 +168,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const model = readQkv(readFileSync(modelPath));
   let worst = 0;
   let failures = 0;
-  const files = readdirSync(fixtureDir).filter((f) => f.endsWith('.json') && f !== 'index.json').sort();
+  const files = JSON.parse(readFileSync(join(fixtureDir, 'index.json'), 'utf8')).fixtures.map((f) => f.file);
   for (const f of files) {
     const fx = JSON.parse(readFileSync(join(fixtureDir, f), 'utf8'));
     const run = forward(model, fx.ids);

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openBrowser, watchPage, closeCleanPages, ARTIFACTS } from './chromium.js';
 import { loadAttention } from '../../lib/index.js';
-import { loadEmbeddings } from '../../lib/model.js';
-import { modelMounts } from './stand-in-model.js';
+import { loadEmbeddings, loadModel } from '../../lib/model.js';
+import { modelMounts, REAL_MODEL } from './stand-in-model.js';
 import { stepNumbers, embeddingsReference, assertStepMatches, XSS_PAYLOADS, inkedFraction } from './page-helpers.js';
 
 let browser, origin, qkv, embeddings, dir;
@@ -325,11 +325,14 @@ describe('the page and the element agree; nothing a link says can freeze or hang
 
   test('model mode past the model’s context says how many tokens were left out', async () => {
     const words = Array.from({ length: 300 }, (_, i) => ['the', 'king', 'spoke', 'to', 'the', 'people'][i % 6]).join(' ');
+    const model = await loadModel(REAL_MODEL);
+    const context = model.config.max_positions, total = model.encode(words).ids.length;
+    assert.ok(total > context, 'the sentence is longer than the model reads');
     const { page } = await open(`#${new URLSearchParams({ s: words, m: 'model' })}`);
     await pageReady(page);
     await page.waitForFunction(() => document.getElementById('widget').run?.mode === 'model');
-    assert.equal(await page.$eval('body', (b) => b.dataset.n), '256');
-    assert.match(await page.textContent('#status'), /Left out: 45 tokens past the first 256 \(the model reads 256 tokens, <bos> included\)/);
+    assert.equal(await page.$eval('body', (b) => b.dataset.n), String(context));
+    assert.match(await page.textContent('#status'), new RegExp(`Left out: ${total - context} tokens past the first ${context} \\(the model reads ${context} tokens, <bos> included\\)`));
   });
 
   test('embed.html with a javascript: or data: src falls back to the package’s files and says so', async () => {

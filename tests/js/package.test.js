@@ -194,7 +194,7 @@ test('the runtime exports match the declarations, for each entry', async () => {
   for (const entry of ['index', 'model']) {
     const mod = await import(`../../lib/${entry}.js`);
     const dts = readFileSync(join(root, 'lib', `${entry}.d.ts`), 'utf8');
-    const declared = [...dts.matchAll(/^export (?:function|class) (\w+)/gm), ...dts.matchAll(/^export \{ (\w+) \} from/gm)].map((m) => m[1]).sort();
+    const declared = [...dts.matchAll(/^export (?:function|class|const) (\w+)/gm), ...dts.matchAll(/^export \{ (\w+) \} from/gm)].map((m) => m[1]).sort();
     assert.deepEqual(Object.keys(mod).sort(), declared, entry);
   }
 });

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tokenize, encode, normalize, MAX_TOKEN_LENGTH } from '../../lib/tokenizer.js';
+import { mulberry32 } from './random.js';
 
 const norms = (s) => tokenize(s).map((t) => t.norm);
 const kinds = (s) => tokenize(s).map((t) => t.kind);
@@ -175,15 +176,6 @@ test('encode: errors on a vocabulary without <unk> or <bos>', () => {
   assert.deepEqual(encode([], VOCAB, { bos: true }).ids, [0]);
 });
 
-// Seeded PRNG so a failure is reproducible.
-function mulberry32(seed) {
-  return () => {
-    seed |= 0; seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const POOL = ['a', 'b', 'Z', 'é', 'e\u0301', 'ß', 'İ', 'ж', '東', '0', '7', '.', ',', ':', "'", '\u2019', '-', '\u2010',
   '"', '\u201c', '(', '!', '?', '$', '%', '+', '/', ' ', ' ', ' ', '\t', '\n', '\u00a0', '😀', '👍🏽', '🇫🇷',
   '\u200d', '\ufe0f', '#', '\u20e3', '\uD83D', '\uDE00', '\u0001', 'n\'t', "'s", 'U.S.', 'Mr.', '...', '--'];

@@ -61,7 +61,16 @@ struct RefModel {
       const std::string p = "layers." + std::to_string(l) + ".";
       const Mat a = ln(x, n, p + "ln1");
       const Mat Q = linear(a, n, D, (*this)(p + "attn.wq"), (*this)(p + "attn.bq"), D);
-      const Mat K = linear(a, n, D, (*this)(p + "attn.wk"), (*this)(p + "attn.bk"), D);
+      Mat K = linear(a, n, D, (*this)(p + "attn.wk"), (*this)(p + "attn.bk"), D);
+      if (c.smear_layers >> l & 1u) {  // key_j = s·key_j + (1 − s)·key_{j−1}, s = sigmoid(logit)
+        const Mat raw = K;
+        for (size_t h = 0; h < H; ++h) {
+          const double sg = 1.0 / (1.0 + std::exp(-double((*this)(p + "attn.smear")[h])));
+          for (size_t j = 1; j < n; ++j)
+            for (size_t k = 0; k < dh; ++k)
+              K[j * D + h * dh + k] = sg * raw[j * D + h * dh + k] + (1 - sg) * raw[(j - 1) * D + h * dh + k];
+        }
+      }
       const Mat V = linear(a, n, D, (*this)(p + "attn.wv"), (*this)(p + "attn.bv"), D);
       Mat cat(n * D, 0.0);
       for (size_t h = 0; h < H; ++h)
@@ -99,9 +108,11 @@ struct RefModel {
 
 class ModelTest : public ::testing::TestWithParam<const Kernels*> {};
 
-TEST_P(ModelTest, ForwardMatchesFloat64Reference) {
+// Without smeared keys, with them in every layer, and in the second of three layers only.
+void check_forward(const Kernels& kernels, uint32_t smear_layers, int n_layers) {
   ModelConfig c;
-  c.vocab_size = 37, c.d_model = 12, c.n_layers = 2, c.n_heads = 3, c.d_ff = 20, c.max_positions = 16;
+  c.vocab_size = 37, c.d_model = 12, c.n_layers = n_layers, c.n_heads = 3, c.d_ff = 20, c.max_positions = 16;
+  c.smear_layers = smear_layers;
   size_t count = 0;
   ASSERT_TRUE(model_tensor_layout(c, nullptr, &count).ok());
   std::mt19937 rng(21);
@@ -114,12 +125,37 @@ TEST_P(ModelTest, ForwardMatchesFloat64Reference) {
   a.cfg = c, a.weights = packed.data(), a.weight_count = packed.size(), a.ids = ids.data(), a.n = n;
   a.attn_weights = weights.data(), a.q = q.data(), a.out_logits = logits.data(), a.logit_rows = 1;
   Scratch s1, s2;
-  ASSERT_TRUE(model_forward(a, *GetParam(), s1, s2).ok());
+  ASSERT_TRUE(model_forward(a, kernels, s1, s2).ok());
   RefModel ref(c, packed);
   Mat ref_w;
   const Mat ref_logits = ref.run(ids, ref_w);
   for (size_t i = 0; i < weights.size(); ++i) ASSERT_NEAR(weights[i], ref_w[i], 1e-5) << "weight " << i;
   for (int v = 0; v < c.vocab_size; ++v) ASSERT_NEAR(logits[v], ref_logits[v], 1e-4) << "logit " << v;
+}
+
+TEST_P(ModelTest, ForwardMatchesFloat64Reference) { check_forward(*GetParam(), 0, 2); }
+TEST_P(ModelTest, ForwardWithSmearedKeysMatchesFloat64Reference) {
+  check_forward(*GetParam(), 0b11, 2);
+  check_forward(*GetParam(), 0b010, 3);
+}
+
+TEST(ModelLayout, SmearTensorFollowsEachSmearingLayersOutputBias) {
+  ModelConfig c;
+  c.vocab_size = 5, c.d_model = 4, c.n_layers = 3, c.n_heads = 2, c.d_ff = 4, c.max_positions = 3;
+  c.smear_layers = 0b100;
+  std::vector<ModelTensor> layout;
+  size_t total = 0, sum = 0;
+  ASSERT_TRUE(model_tensor_layout(c, &layout, &total).ok());
+  std::vector<std::string> names;
+  for (const ModelTensor& t : layout) {
+    sum += t.count;
+    if (t.name.find("attn.bo") != std::string::npos || t.name.find("smear") != std::string::npos)
+      names.push_back(t.name + ":" + std::to_string(t.count) + ":" + std::to_string(t.shape.size()));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"layers.0.attn.bo:4:1", "layers.1.attn.bo:4:1", "layers.2.attn.bo:4:1", "layers.2.attn.smear:2:1"}));
+  EXPECT_EQ(sum, total);  // the total that model_forward checks the packed block against counts the smear
+  c.smear_layers = 0b1000;  // past n_layers
+  EXPECT_EQ(check_model_config(c).code, Code::invalid_argument);
 }
 
 TEST_P(ModelTest, RejectsBadInput) {
