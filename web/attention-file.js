@@ -50,9 +50,9 @@ function unwrap(data) {
 // A text for the token strip: the tokens one after another, each at its place in it.
 function unitsOf(tokens) {
   let at = 0;
-  const units = tokens.map((t) => {
+  const units = tokens.map((t, i) => {
     const shown = t === '' ? '∅' : t;
-    const unit = { text: shown, vocab: shown, start: at, end: at + shown.length, unknown: false };
+    const unit = { text: shown, vocab: shown, start: at, end: at + shown.length, word: i, unknown: false, estimated: false, joinBefore: false, joinAfter: false, byte: null };
     at += shown.length + 1;
     return unit;
   });

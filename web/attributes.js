@@ -16,6 +16,14 @@ const position = (value) => {
   return Number.isInteger(v) && v >= 1 ? v - 1 : null;
 };
 
+/** "@12" as { at: 12 }: the token at that character of the text (in either source); else null. */
+export function placeOf(text) {
+  const at = /^@(\d{1,6})$/.exec(text.trim());
+  return at ? { at: Number(at[1]) } : null;
+}
+
+const token = (v) => (v == null || v.trim() === '' ? null : placeOf(v) ?? position(v) ?? v.trim());
+
 /**
  * `value` when it is a relative URL or an http(s) one, else null: a `javascript:` or `data:` URL (or
  * anything else a page could be tricked into fetching or running) is never used.
@@ -51,9 +59,11 @@ export const ATTRIBUTES = {
     const names = (v ?? '').toLowerCase().split(/[\s,]+/).filter((name) => VIEW_NAMES.includes(name));
     return names.length ? [...new Set(names)] : ['heatmap'];
   },
-  // A number is a position; any other text is the first token with that text; default: the last token.
-  query: (v) => (v == null || v.trim() === '' ? null : (position(v) ?? v.trim())),
-  key: (v) => (v == null || v.trim() === '' ? null : (position(v) ?? v.trim())),
+  // A number is a position; "@12" the token at character 12 of the text (what the demo page's
+  // permalink writes: the same word in either source); any other text is the first token with that
+  // text; default: the last token.
+  query: (v) => token(v),
+  key: (v) => token(v),
   causal: (v) => v != null && !isOff(v),
   temperature: (v) => {
     const t = Number.parseFloat(v ?? '');

@@ -16,7 +16,7 @@ export const DEFAULT_KNOBS = Object.freeze({ heads: 1, scaling: true, temperatur
 /** Head counts offered in embeddings mode: the divisors of the 100 GloVe dimensions that make sense. */
 export const HEAD_CHOICES = [1, 2, 4, 5, 10];
 /**
- * The most tokens computed and drawn: the trained model's context (256 positions, <bos> included).
+ * The most tokens computed and drawn (the trained model reads fewer: its context, config.max_positions).
  * Every part of the page is sized for it; tokens past it are left out, and the page says how many.
  */
 export const MAX_TOKENS = 256;
@@ -33,10 +33,10 @@ export function embeddingSource(embeddings) {
     dim: embeddings.dim,
     embed(text, limit = MAX_TOKENS) {
       const read = readable(text);
-      const { tokens, vectors } = embeddings.lookup(read);
+      const { tokens, vectors, estimated } = embeddings.lookup(read);
       const kept = Math.min(tokens.length, limit);
       return {
-        units: tokens.slice(0, kept).map((p) => unitOf(p, read)),
+        units: unitsOf(tokens.slice(0, kept), read, estimated),
         vectors: kept < tokens.length ? vectors.subarray(0, kept * embeddings.dim) : vectors,
         leftOut: tokens.length - kept, cut: read.length < text.length,
       };
@@ -52,13 +52,34 @@ export async function loadEmbeddingSource(assets = undefined) {
   return embeddingSource(await loadEmbeddings(undefined, { assets }));
 }
 
-// A piece of the tokenizer's output as the views show it: the typed text (or <bos>), and the
-// vocabulary entry it was looked up as.
-function unitOf(piece, text) {
-  return {
-    text: piece.start === piece.end ? piece.text : text.slice(piece.start, piece.end),
-    vocab: piece.text, start: piece.start, end: piece.end, unknown: Boolean(piece.unk),
-  };
+const BYTE_PIECE = /^<0x[0-9A-F]{2}>$/;
+
+/**
+ * The tokenizer's (or the model's) pieces as the views show them: the typed text (or <bos>), the
+ * vocabulary entry it was looked up as, its offsets, and how it sits in its word — `word` (the index
+ * of its word, −1 for <bos>), `joinBefore`/`joinAfter` (a piece of the same word comes before/after:
+ * the views write "home·work"), `byte` ([k, count]: the k-th of the UTF-8 bytes the model reads for a
+ * character it has no piece for). In word-vector mode `estimated[i]` says piece i had no GloVe
+ * vector of its own and got one estimated from its subword pieces; `unknown`, that it has none at all.
+ */
+export function unitsOf(pieces, text, estimated = null) {
+  const units = pieces.map((p, i) => ({
+    text: p.start === p.end ? p.text : text.slice(p.start, p.end),
+    vocab: p.text, start: p.start, end: p.end, word: p.token ?? -1,
+    unknown: Boolean(p.unk) && !estimated?.[i], estimated: Boolean(estimated?.[i]),
+    joinBefore: false, joinAfter: false, byte: null,
+  }));
+  for (let i = 1; i < units.length; ++i) {
+    if (units[i].word >= 0 && units[i].word === units[i - 1].word) units[i].joinBefore = units[i - 1].joinAfter = true;
+  }
+  // A character spelled in bytes: its byte pieces share its span.
+  for (let i = 0; i < units.length;) {
+    let j = i;
+    while (j < units.length && BYTE_PIECE.test(units[j].vocab) && units[j].start === units[i].start && units[j].end === units[i].end) j += 1;
+    for (let k = i; k < j; ++k) units[k].byte = [k - i + 1, j - i];
+    i = Math.max(j, i + 1);
+  }
+  return units;
 }
 
 // [n][h·dh] rows → [h][n][dh] blocks, the layout qkv.attention() takes for several heads.
@@ -145,7 +166,7 @@ export function modelRun(qkv, model, text, knobs = DEFAULT_KNOBS, reuse = undefi
   const read = readable(text);
   const out = model.run(read, { topK: 5, truncate: true, reuse });
   const n = out.ids.length;
-  const units = out.tokens.map((p) => unitOf(p, read));
+  const units = unitsOf(out.tokens, read);
   const dHead = model.config.d_model / model.config.n_heads;
   // With the model's own scaling and temperature, its scores, logits and weights are the ones shown.
   const own = knobs.scaling && knobs.temperature === 1;
@@ -155,15 +176,17 @@ export function modelRun(qkv, model, text, knobs = DEFAULT_KNOBS, reuse = undefi
         q: concatHeads(layer.heads.map((h) => h.q)), k: concatHeads(layer.heads.map((h) => h.k)),
         v: concatHeads(layer.heads.map((h) => h.v)), n, heads: layer.heads.length, dHead, knobs: used,
       };
-      return { heads: attendHeads(qkv, args) };
+      // What-if weights: the heads' patterns are computed from these (heads.js), not the model's.
+      return { smear: layer.smear, heads: attendHeads(qkv, args).map((h, i) => ({ ...h, smear: layer.heads[i].smear })) };
     }
-    return { heads: layer.heads.map((h) => ({ q: h.q, k: h.k, v: h.v, scores: h.scores, logits: h.logits, weights: h.weights, output: null })) };
+    return {
+      smear: layer.smear,
+      heads: layer.heads.map((h) => ({ q: h.q, k: h.k, v: h.v, scores: h.scores, logits: h.logits, weights: h.weights, output: null, smear: h.smear, pattern: h.pattern })),
+    };
   });
-  // Only when the model had to cut: then it is worth tokenizing again to say how much.
-  const leftOut = out.truncated ? model.encode(read).ids.length - n : 0;
   const run = {
     mode: 'model', text, context: null, units, keyUnits: units, n, m: n, dHead, knobs: used, layers, next: out.next,
-    headLabels: Array.isArray(model.config.head_labels) ? model.config.head_labels : null, leftOut, cut: read.length < text.length, scale: knobs.scaling ? 1 / Math.sqrt(dHead) : 1,
+    leftOut: out.leftOut, cut: read.length < text.length, scale: knobs.scaling ? 1 / Math.sqrt(dHead) : 1,
   };
   // model.run's own result, for the next run's `reuse` (not enumerable: a worker does not send it).
   Object.defineProperty(run, 'modelOut', { value: out });
@@ -196,15 +219,59 @@ export function selectedHead(run, layer, head) {
   return l ? l.heads[Math.min(head, l.heads.length - 1)] : null;
 }
 
+// A chosen token as a place in its text, which outlives the run it was chosen in: the same word is
+// found again in the model's pieces after word vectors (and back), after an edit before it, and in
+// a permalink. <bos> is { bos: true }; a piece is where it starts, and which byte of a character
+// spelled in bytes it is, or that it is an empty word-start piece "▁".
+export function anchorOf(u) {
+  if (!u) return null;
+  if (u.start === u.end && u.word < 0) return { bos: true };
+  return { at: u.start, byte: u.byte?.[0] ?? 0, empty: u.start === u.end };
+}
+
+/** The index of the token at `anchor` in `units` (see anchorOf), or null when the text is empty. */
+export function unitAt(units, anchor) {
+  if (units.length === 0) return null;
+  if (anchor.bos) return 0; // <bos> where there is one, else the first word
+  let covering = -1, after = -1;
+  for (let i = 0; i < units.length; ++i) {
+    const u = units[i];
+    if (u.start === u.end) {
+      if (anchor.empty && u.start === anchor.at && u.word >= 0) return i;
+      continue;
+    }
+    if (u.start <= anchor.at && anchor.at < u.end) {
+      if (covering < 0) covering = i;
+      if ((u.byte?.[0] ?? 0) === anchor.byte) return i;
+    } else if (after < 0 && u.start >= anchor.at) after = i;
+  }
+  if (covering >= 0) return covering;
+  return after >= 0 ? after : units.length - 1;
+}
+
+// Where `anchor` is after the text changed from `before` to `after`: an edit before it moves it by
+// the edit's length; an edit that covers it puts it where the edit starts.
+export function shiftAnchor(anchor, before, after) {
+  if (!anchor || anchor.bos) return anchor;
+  let p = 0;
+  const most = Math.min(before.length, after.length);
+  while (p < most && before.charCodeAt(p) === after.charCodeAt(p)) p += 1;
+  let q = 0;
+  while (q < most - p && before.charCodeAt(before.length - 1 - q) === after.charCodeAt(after.length - 1 - q)) q += 1;
+  if (anchor.at < p) return anchor;
+  if (anchor.at >= before.length - q) return { ...anchor, at: anchor.at + after.length - before.length };
+  return { at: p, byte: 0, empty: false };
+}
+
 /**
  * Keeps state.layer, head, query and key where they still make sense for `run`; `previous` is the
  * run shown before it. By default the step panel follows the last query (it has the most keys to
  * look at in causal mode), and the key follows the query in self-attention. A run shown in place of
  * the one asked for (word vectors while the model loads) leaves the chosen layer and head alone.
  */
-export function settleSelection(state, run, previous = null) {
+export function settleSelection(state, run, previous = null, anchors = null) {
   // While the query is the last token, it stays the last token as the sentence grows or shrinks.
-  const followLast = previous && state.query === previous.n - 1;
+  const followLast = previous && previous.n > 0 && state.query === previous.n - 1;
   const keyOnQuery = state.key === state.query;
   const layers = run.layers.length, heads = run.layers[0]?.heads.length ?? 1;
   if (run.mode === state.mode || state.mode !== 'model') {
@@ -212,7 +279,12 @@ export function settleSelection(state, run, previous = null) {
     state.head = Math.min(state.head, Math.max(heads - 1, 0));
   }
   if (run.n === 0) { state.query = state.key = null; return run; }
-  if (state.query == null || state.query >= run.n || followLast) state.query = run.n - 1;
+  // Otherwise the chosen word is found again where it is in the text (its tokens may have moved:
+  // an edit before it, <bos> and pieces in model mode).
+  if (followLast) state.query = run.n - 1;
+  else if (anchors?.query) state.query = unitAt(run.units, anchors.query);
+  if (state.query == null || state.query >= run.n) state.query = run.n - 1;
+  if (!(keyOnQuery && run.m === run.n) && anchors?.key) state.key = unitAt(run.keyUnits, anchors.key);
   if (state.key == null || state.key >= run.m || (keyOnQuery && run.m === run.n)) state.key = Math.min(state.query, run.m - 1);
   return run;
 }

@@ -7,10 +7,26 @@ export const fmt = {
   vec: (x) => x.toFixed(2).replace('-', '−'),
 };
 
-/** A token's text for a label: whitespace folded, long words cut with an ellipsis. */
-export function label(unit, max = 14) {
+const SUBSCRIPT = '₀₁₂₃₄₅₆₇₈₉';
+const subscript = (k) => String(k).replace(/\d/g, (d) => SUBSCRIPT[d]);
+
+/**
+ * A token's own text: what was typed (whitespace folded), and for a byte of a character the model
+ * spells in bytes, which byte it is (東₁ 東₂ 東₃).
+ */
+export function unitText(unit) {
   const t = unit.text.replace(/\s+/g, ' ');
-  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+  return unit.byte && unit.byte[1] > 1 ? `${t}${subscript(unit.byte[0])}` : t;
+}
+
+/**
+ * A token's text for a label: its own text, long words cut with an ellipsis, and "·" on the side
+ * where a piece of the same word joins it ("home·" and "·work" are the word "homework").
+ */
+export function label(unit, max = 14) {
+  const t = unitText(unit);
+  const text = t.length > max ? `${t.slice(0, max - 1)}…` : t;
+  return `${unit.joinBefore ? '·' : ''}${text}${unit.joinAfter ? '·' : ''}`;
 }
 
 // The first strongly directional character: a right-to-left letter (Hebrew, Arabic, Syriac, Thaana,

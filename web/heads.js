@@ -1,68 +1,79 @@
-// What a head does, measured on the sentence it attends to, so that a lesson can name a head by what
-// it does ("the previous-token head") instead of by a number that changes whenever the model is
-// trained again. Each pattern is the mean weight, over the queries where it applies, that a head
-// puts where the pattern says; a model whose config has `head_labels` ([layer][head] → name) is
-// asked first.
+// What each head does on the sentence shown, named as a teacher would: the package's head scores
+// (qkv-attention/model: headScores, headLabel, HEAD_LABELS — the code that labels the model's heads
+// in model.run and in the model card), so that the overview, the head picker, the caption and a
+// lesson that names a head by what it does ("head": "induction") all read the same numbers. A model
+// run carries them already; attention from a file (or word vectors, when a lesson asks) gets them
+// from the same function, with token ids made from the token texts.
+import { headScores, headLabel, isPunctuationPiece, HEAD_LABELS, HEAD_KINDS } from '../lib/model.js';
 
-/** The patterns a lesson may name, with how a learner would say them. */
-export const PATTERNS = {
-  start: 'the first token (<bos>)',
-  previous: 'the previous token',
-  self: 'the token itself',
-  induction: 'the token after an earlier copy of itself',
-  punctuation: 'punctuation',
-};
+/** What a lesson may name a head by (`"head": "previous"`), with how a learner reads it. */
+export const PATTERNS = Object.freeze(Object.fromEntries(HEAD_KINDS.map((k) => [k, HEAD_LABELS[k]])));
 
-const PUNCT = /^\p{P}+$/u;
-const same = (a, b) => a.text.toLowerCase() === b.text.toLowerCase();
+// Scores computed here, kept with the head's weights (a new run has new arrays).
+const computed = new WeakMap();
 
-// For query i, the key the pattern looks at (or a list of keys), or null where it does not apply.
-const TARGETS = {
-  start: (units, i) => (i >= 1 ? 0 : null),
-  previous: (units, i) => (i >= 2 ? i - 1 : null),
-  self: (units, i) => (i >= 1 ? i : null),
-  induction: (units, i) => {
-    for (let p = i - 1; p >= 1; --p) if (same(units[p], units[i])) return p + 1 < i ? p + 1 : null;
-    return null;
-  },
-  punctuation: (units, i) => {
-    const keys = [];
-    for (let j = 1; j <= i; ++j) if (PUNCT.test(units[j].text)) keys.push(j);
-    return keys.length ? keys : null;
-  },
-};
-
-/** How strongly head `head` of `run` follows `pattern`: its mean weight there (0 … 1), or null. */
-export function patternScore(run, head, pattern) {
-  const target = TARGETS[pattern];
-  if (!target || run.keyUnits !== run.units) return null;
-  const { n, m, units } = run;
-  let sum = 0, count = 0;
-  for (let i = 0; i < n; ++i) {
-    const t = target(units, i);
-    if (t === null) continue;
-    const row = i * m;
-    sum += Array.isArray(t) ? t.reduce((a, j) => a + head.weights[row + j], 0) : head.weights[row + t];
-    count += 1;
-  }
-  return count ? sum / count : null;
+// Token ids for headScores from the texts: the same text (case aside) is the same id, so that a
+// repeated word counts as a duplicate; punctuation as the model's vocabulary counts it.
+function idsOf(units) {
+  const index = new Map(), punct = [];
+  const ids = Int32Array.from(units, (u) => {
+    const text = (u.start === u.end ? u.vocab : u.text).toLowerCase();
+    let id = index.get(text);
+    if (id === undefined) {
+      id = index.size;
+      index.set(text, id);
+      punct.push(isPunctuationPiece(text) ? 1 : 0);
+    }
+    return id;
+  });
+  return { ids, punct };
 }
 
 /**
- * The { layer, head, score } of `run` that best follows `pattern` (a key of PATTERNS), or null when
- * the pattern does not apply to this sentence. A head the model labels with the pattern's name wins.
+ * The pattern of head `h` of `run` ({ previous, start, self, punctuation, duplicate, induction,
+ * entropy, label }), or null where there is none to compute: two texts (queries ≠ keys), or no tokens.
+ */
+export function headPattern(run, h) {
+  if (h.pattern) return h.pattern;
+  if (run.keyUnits !== run.units || run.n === 0) return null;
+  let pattern = computed.get(h.weights);
+  if (!pattern) {
+    run.headIds ??= idsOf(run.units);
+    pattern = headScores(h.weights, run.n, run.headIds.ids, run.headIds.punct);
+    pattern.label = headLabel(pattern);
+    computed.set(h.weights, pattern);
+  }
+  return pattern;
+}
+
+/**
+ * A head's name and the score behind it: the kind's mean weight, or for a broad head its entropy
+ * (1: spread evenly), for a mixed one its highest score. `text` is HEAD_LABELS' words.
+ */
+export function headName(pattern) {
+  if (!pattern) return null;
+  const { label } = pattern;
+  let score;
+  if (label === 'broad') score = pattern.entropy;
+  else if (label === 'mixed') score = Math.max(...HEAD_KINDS.map((k) => pattern[k] ?? 0));
+  else score = pattern[label];
+  return { label, text: HEAD_LABELS[label], score, scoreName: label === 'broad' ? 'entropy' : 'weight' };
+}
+
+/** "induction (what came next last time) 0.68": a head's name with its score, for labels and options. */
+export function headNameText(pattern) {
+  const name = headName(pattern);
+  return name ? `${name.text} ${name.score.toFixed(2)}` : '';
+}
+
+/**
+ * The { layer, head, score } of `run` that does `pattern` (a key of PATTERNS) most, or null when no
+ * head can (the sentence has no repeated token for induction, say, or there are two texts).
  */
 export function findHead(run, pattern) {
-  const labels = run.headLabels;
-  if (labels) {
-    for (let l = 0; l < labels.length; ++l) {
-      const h = labels[l]?.indexOf?.(pattern) ?? -1;
-      if (h >= 0 && run.layers[l]?.heads[h]) return { layer: l, head: h, score: patternScore(run, run.layers[l].heads[h], pattern) };
-    }
-  }
   let best = null;
   run.layers.forEach((layer, l) => layer.heads.forEach((h, i) => {
-    const score = patternScore(run, h, pattern);
+    const score = headPattern(run, h)?.[pattern] ?? null;
     if (score !== null && (!best || score > best.score)) best = { layer: l, head: i, score };
   }));
   return best;

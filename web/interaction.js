@@ -5,6 +5,7 @@
 import { VIEWS, ViewCanvas, themeOf } from './views.js';
 import { selectedHead } from './compute.js';
 import { fmt, label } from './format.js';
+import { headNameText, headPattern } from './heads.js';
 
 /** One sentence about cell (query, key) of the selected head, for tooltips and screen readers. */
 export function describeCell(run, layer, head, { query, key }) {
@@ -20,6 +21,13 @@ export function describeCell(run, layer, head, { query, key }) {
 }
 
 const clamp = (x, n) => Math.max(0, Math.min(n - 1, x));
+
+// "layer 1, head 2: induction (what came next last time) 0.68", as the overview names a head.
+function headWords(run, layer, head) {
+  const h = run?.layers[layer]?.heads[head];
+  const named = h && run.mode !== 'embeddings' ? headNameText(headPattern(run, h)) : '';
+  return `layer ${layer + 1}, head ${head + 1}${named ? `: ${named}` : ''}`;
+}
 
 export class AttentionViews {
   /**
@@ -139,12 +147,12 @@ export class AttentionViews {
         this.select({ query: clamp(move[0], n), key: clamp(move[1], m) });
         return { query: s.query, key: s.key };
       },
-      describe: (target) => ('layer' in target ? `layer ${target.layer + 1}, head ${target.head + 1}` : this.describe(target)),
+      describe: (target) => ('layer' in target ? headWords(this.run, target.layer, target.head) : this.describe(target)),
       summary: (view) => {
         const run = this.run;
         if (!run?.n) return 'No tokens yet';
         const where = run.layers.length > 1 ? `layer ${s.layer + 1} head ${s.head + 1}` : `head ${s.head + 1}`;
-        if (view === 'overview') return `Small heatmaps of all ${run.layers.length * run.layers[0].heads.length} heads; arrow keys choose a head. Selected: ${where}.`;
+        if (view === 'overview') return `Small heatmaps of all ${run.layers.length * run.layers[0].heads.length} heads; arrow keys choose a head. Selected: ${headWords(run, s.layer, s.head)}.`;
         const size = run.m === run.n && run.keyUnits === run.units ? `${run.n} tokens` : `${run.n} queries and ${run.m} keys`;
         return `${view === 'heatmap' ? 'Heatmap' : 'Lines view'} of attention weights for ${size}, ${where}. ` +
           `Arrow keys move between query rows (up, down) and key columns (left, right). Focused: ${this.describe()}`;

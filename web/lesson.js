@@ -7,7 +7,7 @@
 //
 // A step keeps what the steps before it set and changes what it names (its caption and stage are its
 // own); the first step starts from the element's attributes.
-import { STAGES, VIEW_NAMES } from './attributes.js';
+import { STAGES, VIEW_NAMES, placeOf } from './attributes.js';
 import { HEAD_CHOICES, MAX_TEXT } from './compute.js';
 import { PATTERNS } from './heads.js';
 
@@ -21,9 +21,12 @@ const position = (what) => (v) => {
   if (Number.isInteger(v) && v >= 1 && v <= 4096) return v - 1;
   throw new Error(`must be ${what}, received ${describe(v)}`);
 };
+// A position, "@12" (the token at character 12 of the text: the same word in either source), or a word.
 const token = (v) => {
+  const at = typeof v === 'string' ? placeOf(v) : null;
+  if (at) return at;
   if (typeof v === 'string' && v.trim() !== '' && v.length <= 100) return v.trim();
-  return position('a position from 1 or a word of the sentence')(v);
+  return position('a position from 1, "@" and a character offset, or a word of the sentence')(v);
 };
 const boolean = (v) => {
   if (typeof v === 'boolean') return v;

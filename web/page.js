@@ -6,6 +6,7 @@ import { DEFAULT_SENTENCE } from './attributes.js';
 import { HEAD_CHOICES, MAX_TEXT } from './compute.js';
 import { QkvAttentionElement } from './qkv-attention-element.js';
 import { download } from './exports.js';
+import { headNameText, headPattern } from './heads.js';
 
 const $ = (id) => document.getElementById(id);
 // Imported by name, not for its side effect alone: the package says it has none, and a bundler
@@ -33,7 +34,7 @@ for (const h of HEAD_CHOICES) ui.heads.append(new Option(`${h} × ${100 / h} dim
 // ---- the permalink ---------------------------------------------------------------------------------
 // The state in the URL hash, short keys, every value checked on the way back in. Positions from 1.
 
-function stateToHash(s, lesson) {
+function stateToHash(s, selection, lesson) {
   const p = new URLSearchParams();
   if (lesson) {
     p.set('lesson', lesson);
@@ -48,8 +49,12 @@ function stateToHash(s, lesson) {
   if (!s.knobs.scaling) p.set('scale', '0');
   if (s.knobs.temperature !== 1) p.set('t', String(s.knobs.temperature));
   if (s.knobs.causal) p.set('causal', '1');
-  if (s.query != null) p.set('q', String(s.query + 1));
-  if (s.key != null) p.set('k', String(s.key + 1));
+  // The chosen tokens by where they are in the text, not by position: the same words come back in
+  // either source (the model adds <bos> and cuts words into pieces).
+  const place = (index, at) => (index == null ? null : at == null ? '<bos>' : `@${at}`);
+  const q = place(s.query, selection.queryAt), k = place(s.key, selection.keyAt);
+  if (q) p.set('q', q);
+  if (k) p.set('k', k);
   return `#${p.toString()}`;
 }
 
@@ -94,7 +99,7 @@ function saveHash() {
   clearTimeout(hashTimer);
   hashTimer = setTimeout(() => {
     if (widget.state.mode === 'given') return; // a file cannot travel in a link
-    const hash = stateToHash(widget.state, lessonName);
+    const hash = stateToHash(widget.state, widget.selection, lessonName);
     if (location.hash !== hash) history.replaceState(null, '', hash);
   }, 400); // when typing pauses: a long sentence's link costs a few ms to write
 }
@@ -121,6 +126,7 @@ function paintControls() {
   };
   fill(ui.layer, layers, 'layer', s.layer);
   fill(ui.head, heads, 'head', s.head);
+  paintHeadNames();
   put(ui.layerWrap, 'hidden', layers < 2);
   put(ui.headsWrap, 'hidden', shown !== 'embeddings');
   put(ui.heads, 'value', String(s.knobs.heads));
@@ -146,7 +152,18 @@ function paintControls() {
       : shown === 'model'
         ? (whatIf ? 'What-if: each head’s weights are recomputed from its Q and K with your knobs; the model’s later layers and its predictions still use its own weights.'
           : 'The model is causal (GPT-style): each token looks only at itself and earlier tokens. <bos> marks the start.')
-        : `Q = K = V = each token’s 100 GloVe numbers${s.knobs.heads > 1 ? `, cut into ${s.knobs.heads} heads of ${100 / s.knobs.heads}` : ''}. The word vectors are English: a word without one (dashed) shares the <unk> vector.`);
+        : `Q = K = V = each token’s 100 GloVe numbers${s.knobs.heads > 1 ? `, cut into ${s.knobs.heads} heads of ${100 / s.knobs.heads}` : ''}. The word vectors are English (GloVe): a word GloVe has no vector for (dotted) gets one estimated from its pieces.`);
+}
+
+// Each head of the picker named by what it does on this sentence, with the score behind the name
+// (as the element's overview and caption name it): the names change as the learner types.
+function paintHeadNames() {
+  const run = widget.run, s = widget.state;
+  const layer = run?.n && run.mode !== 'embeddings' ? run.layers[Math.min(s.layer, run.layers.length - 1)] : null;
+  [...ui.head.options].forEach((option, h) => {
+    const named = layer?.heads[h] ? headNameText(headPattern(run, layer.heads[h])) : '';
+    put(option, 'textContent', named ? `head ${h + 1}: ${named}` : `head ${h + 1}`);
+  });
 }
 
 function paintModel(model) {
@@ -223,7 +240,7 @@ function wire() {
     if (widget.run?.n) download(widget.exportMatrix('json'), 'qkv-attention.json');
   });
   $('copy-link').addEventListener('click', async () => {
-    history.replaceState(null, '', stateToHash(widget.state, lessonName));
+    history.replaceState(null, '', stateToHash(widget.state, widget.selection, lessonName));
     try {
       await navigator.clipboard.writeText(location.href);
       ui.announce.textContent = 'Link copied.';
@@ -246,6 +263,7 @@ function wire() {
     put('stale', stale.join(' ')); // tests wait for none
     put('n', String(n));
     if (e.detail.mode) paintControlsIfChanged();
+    paintHeadNames();
     if (first) {
       performance.mark('qkv:first-heatmap');
       document.body.dataset.ready = 'true';

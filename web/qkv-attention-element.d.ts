@@ -21,9 +21,24 @@ export type QkvView = typeof VIEW_NAMES[number];
 export declare const STAGES: Readonly<Record<QkvStage, string>>;
 export type QkvStage = 'vectors' | 'scores' | 'scaling' | 'mask' | 'softmax' | 'output' | 'heads';
 
-/** What a head can be named by in a lesson (`"head": "previous"`): the element finds the head that does it. */
+/**
+ * What a head can be named by in a lesson (`"head": "induction"`), with the words a learner reads: the
+ * kinds the package's headScores() scores. The element shows the head that scores highest on the
+ * step's sentence.
+ */
 export declare const PATTERNS: Readonly<Record<QkvPattern, string>>;
-export type QkvPattern = 'start' | 'previous' | 'self' | 'induction' | 'punctuation';
+export type QkvPattern = 'previous' | 'start' | 'self' | 'punctuation' | 'duplicate' | 'induction';
+
+/**
+ * What one head does on the sentence shown (the package's headScores() and headLabel(), see
+ * `qkv-attention/model`): each score a mean weight from 0 to 1 (null where no query qualifies), the
+ * entropy (1: spread evenly) and the head's name.
+ */
+export interface QkvHeadPattern {
+  previous: number | null; start: number | null; self: number | null; punctuation: number | null;
+  duplicate: number | null; induction: number | null; entropy: number | null;
+  label: QkvPattern | 'broad' | 'mixed';
+}
 
 /** A lesson that cannot be read; the message names the step (from 1) and the field. */
 export declare class LessonError extends Error {}
@@ -57,12 +72,15 @@ export interface QkvState {
   step: number | null;
 }
 
-/** A change for setState: any part of the state; `head` may name a pattern and `query`/`key` a word. */
+/**
+ * A change for setState: any part of the state; `head` may name a pattern, and `query`/`key` a word or
+ * a place in the text (`{ at }`: the token covering that UTF-16 offset, in either source).
+ */
 export interface QkvStatePatch extends Partial<Omit<QkvState, 'knobs' | 'head' | 'query' | 'key'>> {
   knobs?: Partial<QkvKnobs>;
   head?: number | QkvPattern;
-  query?: number | string | null;
-  key?: number | string | null;
+  query?: number | string | { at: number } | null;
+  key?: number | string | { at: number } | null;
 }
 
 /** A token as the views show it. */
@@ -74,8 +92,17 @@ export interface QkvUnit {
   /** Where it is in the sentence (UTF-16 offsets). */
   start: number;
   end: number;
-  /** True when the word is not in the vocabulary. */
+  /** Word vectors: true when the word has no vector at all (it shares the <unk> one). */
   unknown: boolean;
+  /** Word vectors: true when the word is not among GloVe's and its vector was estimated from its pieces. */
+  estimated: boolean;
+  /** The index of the word this token is (a piece of), −1 for <bos>. */
+  word: number;
+  /** A piece of the same word comes before / after it (the views write "home·work"). */
+  joinBefore: boolean;
+  joinAfter: boolean;
+  /** For one of the UTF-8 bytes the model reads of a character it has no piece for: [which, how many]. */
+  byte: [number, number] | null;
 }
 
 /**
@@ -94,6 +121,10 @@ export interface QkvHead {
   weights: Float32Array;
   /** Σ_j α_ij V_j: n×dHead. */
   readonly output: Float32Array | null;
+  /** Model mode, in a layer that smears its keys: σ, each key's own share (the rest is the previous key's). */
+  smear?: number | null;
+  /** Model mode: what the head does on this sentence (other runs: computed on demand, see PATTERNS). */
+  pattern?: QkvHeadPattern;
 }
 
 /** What is shown: n queries × m keys, per layer and head. */
@@ -107,10 +138,10 @@ export interface QkvRun {
   dHead: number;
   knobs: QkvKnobs;
   scale: number;
-  layers: { heads: QkvHead[] }[];
-  /** Model mode: the most probable next words. */
-  next: { token: string; id: number; probability: number }[] | null;
-  /** Tokens past the most the element computes (256), not shown. */
+  layers: { heads: QkvHead[]; smear?: number[] | null }[];
+  /** Model mode: the most probable next pieces (`text` without the word-start mark; `startsWord`). */
+  next: { token: string; id: number; probability: number; text?: string; startsWord?: boolean }[] | null;
+  /** Tokens past the most computed (model mode: the model's context; else 256), not shown. */
   leftOut: number;
 }
 
@@ -130,6 +161,12 @@ export interface QkvSelection {
   query: number | null;
   key: number | null;
   sentence: string;
+  /**
+   * Where the chosen query and key start in their texts (UTF-16 offsets; null for <bos> or none): the
+   * same words in either source, what `query="@12"` chooses again.
+   */
+  queryAt: number | null;
+  keyAt: number | null;
 }
 
 /**
@@ -142,7 +179,7 @@ export interface QkvSelection {
  * - `mode`: `embeddings` (GloVe vectors as Q = K = V, the default) or `model` (the trained model's heads)
  * - `layer`, `head`: positions from 1 (default 1)
  * - `view`: `heatmap`, `lines`, `overview`, `next`, `step`, several separated by spaces (default `heatmap`)
- * - `query`, `key`: a position from 1 or a word (default: the last token; the query)
+ * - `query`, `key`: a position from 1, `@` and a character offset (the token there), or a word (default: the last token; the query)
  * - `causal`: present, or `false`/`off`/`0` (embeddings mode)
  * - `temperature`: 0.05 … 20 (default 1)
  * - `scaling`: `on`, or `false`/`off`/`0` (default on)

@@ -25,7 +25,7 @@ import { parseLesson, renderCaption, settingsAt, LessonError } from './lesson.js
 import { readAttentionFile, AttentionFileError, MAX_FILE_BYTES } from './attention-file.js';
 import { VIEWS, viewPng, viewSvg } from './views.js';
 import { matrixCsv, matrixJson } from './exports.js';
-import { PATTERNS } from './heads.js';
+import { PATTERNS, headName, headPattern } from './heads.js';
 
 const VIEW_TITLES = {
   heatmap: ['Heatmap', 'rows: queries · columns: keys'], lines: ['Lines', 'each query to its keys'],
@@ -163,8 +163,9 @@ export class QkvAttentionElement extends HTMLElement {
 
   /** The chosen layer, head, query and key (from 0), and the sentence as it is now. */
   get selection() {
-    const { layer, head, query, key, text } = this.#session.state;
-    return { layer, head, query, key, sentence: text };
+    const { layer, head, query, key, text } = this.#session.state, { anchors } = this.#session;
+    const at = (a) => (a && !a.bos ? a.at : null);
+    return { layer, head, query, key, sentence: text, queryAt: at(anchors.query), keyAt: at(anchors.key) };
   }
 
   /**
@@ -346,12 +347,13 @@ export class QkvAttentionElement extends HTMLElement {
     if (changed.has('attention')) this.#loadAttentionFile(c.attention);
   }
 
-  // Before the first run: the patch written straight into the state (words wait for the run).
+  // Before the first run: the patch written straight into the state (words and places in the text
+  // wait for the run).
   #startingState(patch) {
     const s = this.#session.state, out = {};
     for (const [name, value] of Object.entries(patch)) {
       if (name === 'knobs') out.knobs = { ...s.knobs, ...value };
-      else if ((name === 'query' || name === 'key' || name === 'head') && typeof value === 'string') this.#session.set({ [name]: value });
+      else if ((name === 'query' || name === 'key' || name === 'head') && (typeof value === 'string' || (value !== null && typeof value === 'object'))) this.#session.set({ [name]: value });
       else out[name] = value;
     }
     return out;
@@ -499,9 +501,13 @@ export class QkvAttentionElement extends HTMLElement {
   // A step that names a head by what it does says which head that is in this sentence.
   #paintLessonFound() {
     const found = this.#session.found, ui = this.#ui;
-    const text = !this.#lesson || !found ? ''
-      : found.layer === null ? `No head of this sentence shows ${PATTERNS[found.pattern]}: try a sentence where it can.`
-        : `Shown: layer ${found.layer + 1}, head ${found.head + 1}, the head that puts the most weight on ${PATTERNS[found.pattern]} in this sentence (${(found.score * 100).toFixed(0)} % on average).`;
+    let text = '';
+    if (this.#lesson && found) {
+      const run = this.#session.run, named = found.layer === null ? null : headName(headPattern(run, run.layers[found.layer].heads[found.head]));
+      text = found.layer === null ? `No head can be scored for “${PATTERNS[found.pattern]}” on this sentence: try a sentence where it can.`
+        : `Shown: layer ${found.layer + 1}, head ${found.head + 1}, the head that scores highest for “${PATTERNS[found.pattern]}” on this sentence ` +
+          `(${found.score.toFixed(2)}: the mean weight it puts there)${named ? `; its name on this sentence: ${named.text}` : ''}.`;
+    }
     if (ui.lessonFound.textContent !== text) ui.lessonFound.textContent = text;
     ui.lessonFound.hidden = !text;
   }

@@ -3,12 +3,12 @@
 // recompute after every change, and the drawing of every part — at once for what is on screen,
 // later for what is not. The element owns one and gives it the DOM to draw in; the demo page is
 // built on the element, so this is the only copy of the orchestration.
-import { DEFAULT_KNOBS, computeRun, settleSelection } from './compute.js';
+import { DEFAULT_KNOBS, computeRun, settleSelection, anchorOf, unitAt, shiftAnchor } from './compute.js';
 import { AttentionViews } from './interaction.js';
 import { renderStep } from './step.js';
 import { renderTokens, highlightTokens, wireTokens } from './tokens.js';
 import { count, modelLoadingText } from './format.js';
-import { findHead } from './heads.js';
+import { findHead, headPattern, headNameText } from './heads.js';
 
 // While typing, the parts that are off screen (usually the step panel, the next-word list and some
 // views) are not drawn in the keystroke's frame: they are drawn once typing pauses (QUIET_MS without a
@@ -25,10 +25,14 @@ const whenIdle = globalThis.requestIdleCallback
   : (fn) => setTimeout(() => fn({ didTimeout: true, timeRemaining: () => 0 }), 50);
 const cancelIdle = globalThis.cancelIdleCallback ?? clearTimeout;
 
-/** The token of `run` that `wanted` names: a position from 0, or the first token with that text. */
+/**
+ * The token of `run` that `wanted` names: a position from 0, the first token with that text, or a
+ * place in the text ({ at }: see anchorOf).
+ */
 function tokenIndex(units, wanted) {
   if (wanted == null || units.length === 0) return null;
   if (typeof wanted === 'number') return Math.min(wanted, units.length - 1);
+  if (typeof wanted === 'object') return unitAt(units, { byte: 0, empty: false, ...wanted });
   const word = wanted.toLowerCase();
   const i = units.findIndex((u) => u.text.toLowerCase() === word);
   return i >= 0 ? i : null;
@@ -52,6 +56,9 @@ export class AttentionSession {
 
   #ui; #on; #views = null; #hosts = {}; #sources = null; #modelSource = null; #loadModel;
   #want = {}; #first = true;
+  /** The chosen query and key as places in their texts (anchorOf), kept across runs. */
+  anchors = { query: null, key: null };
+  #asked = {};
   #modelTicket = 0; #inFlight = false; #pending = null;
   #frameRequest = 0; #quietTimer = 0; #idleRequest = 0;
   #parts = {}; #offscreen = new Set(); #stale = new Set(); #observed = false; #observer;
@@ -141,9 +148,19 @@ export class AttentionSession {
       s[name] = value;
       return true;
     };
-    if (change('text', patch.text)) { recompute = true; reselect ||= !typing; }
+    const before = s.text;
+    if (change('text', patch.text)) {
+      recompute = true;
+      reselect ||= !typing;
+      // Typing before the chosen word moves it; the same word stays chosen.
+      this.anchors.query = shiftAnchor(this.anchors.query, before, s.text);
+      if (s.context === null) this.anchors.key = shiftAnchor(this.anchors.key, before, s.text);
+    }
     if (change('context', patch.context)) recompute = reselect = true;
-    if (change('mode', patch.mode)) recompute = reselect = true;
+    // Word vectors and the model show the same words (the model adds <bos> and may cut a word into
+    // pieces): the chosen words stay chosen. A file's attention is another text.
+    const mode = s.mode;
+    if (change('mode', patch.mode)) { recompute = true; reselect ||= mode === 'given' || s.mode === 'given'; }
     if (patch.knobs) {
       const knobs = { ...s.knobs, ...patch.knobs };
       if (Object.keys(knobs).some((k) => knobs[k] !== s.knobs[k])) {
@@ -156,10 +173,20 @@ export class AttentionSession {
     if ('head' in patch) {
       if (typeof patch.head === 'string') { this.#want.head = patch.head; recompute ||= this.run !== null; } else { s.head = patch.head; delete this.#want.head; this.found = null; }
     }
-    if (reselect) { s.query = null; s.key = null; s.showAll = false; delete this.#want.query; delete this.#want.key; }
+    if (reselect) {
+      s.query = null; s.key = null; s.showAll = false; delete this.#want.query; delete this.#want.key;
+      this.anchors = { query: null, key: null };
+      this.#asked = {};
+    }
     for (const name of ['query', 'key']) {
       if (!(name in patch)) continue;
-      if (typeof patch[name] === 'string') { this.#want[name] = patch[name]; s[name] = null; recompute ||= this.run !== null; } else { s[name] = patch[name]; delete this.#want[name]; }
+      const v = patch[name];
+      if (v !== null && typeof v === 'object' || typeof v === 'string') { this.#want[name] = v; s[name] = null; recompute ||= this.run !== null; } else {
+        s[name] = v;
+        delete this.#want[name];
+        const units = name === 'query' ? this.run?.units : this.run?.keyUnits;
+        this.anchors[name] = v == null ? null : anchorOf(units?.[v]);
+      }
     }
     if ('topK' in patch) s.topK = patch.topK;
     if ('stage' in patch) s.stage = patch.stage;
@@ -289,13 +316,23 @@ export class AttentionSession {
     if ('query' in want) s.query = tokenIndex(run.units, want.query) ?? s.query;
     if ('key' in want) s.key = tokenIndex(run.keyUnits, want.key) ?? (run.keyUnits === run.units ? s.query : s.key);
     else if (('query' in want) && run.keyUnits === run.units) s.key = s.query;
+    // A place in the text, or <bos>, is what was asked for, whichever run shows it first (word
+    // vectors while the model loads have no <bos>).
+    const asked = (v) => (typeof v === 'object' ? { byte: 0, empty: false, ...v } : /^<bos>$/i.test(v) ? { bos: true } : null);
+    if (want.query != null && asked(want.query)) this.#asked.query = asked(want.query);
+    if (want.key != null && asked(want.key)) this.#asked.key = asked(want.key);
     this.#want = {};
   }
 
   #present(run, typing) {
-    settleSelection(this.state, run, this.run);
+    settleSelection(this.state, run, this.run, this.anchors);
     this.#resolveWanted(run);
+    this.#remember(run);
     this.run = run;
+    // Word vectors shown while the model loads stand in for it: a place asked for stays the anchor.
+    if (this.state.mode === 'model' && run.mode !== 'model' && this.state.context === null) {
+      for (const name of ['query', 'key']) if (this.#asked[name]) this.anchors[name] = this.#asked[name];
+    } else this.#asked = {};
     this.#paintAll(typing);
     performance.clearMarks('qkv:painted');
     performance.mark('qkv:painted'); // bench:page measures keydown → qkv:update → this mark → the frame that shows it
@@ -390,8 +427,8 @@ export class AttentionSession {
 
   #paintTokens() {
     const run = this.run, ui = this.#ui, self = run.keyUnits === run.units;
-    renderTokens(ui.tokens, run.mode === 'given' ? run.text : this.state.text, run.units, this.#focus(), { role: 'query', self });
-    if (!self) renderTokens(ui.keyTokens, run.mode === 'given' ? run.keyText : this.state.context ?? '', run.keyUnits, this.#focus(), { role: 'key' });
+    renderTokens(ui.tokens, run.mode === 'given' ? run.text : this.state.text, run.units, this.#focus(), { role: 'query', self, leftOut: run.leftOut ?? 0 });
+    if (!self) renderTokens(ui.keyTokens, run.mode === 'given' ? run.keyText : this.state.context ?? '', run.keyUnits, this.#focus(), { role: 'key', leftOut: run.keyLeftOut ?? 0 });
     else if (ui.keyTokens.firstChild) ui.keyTokens.replaceChildren();
     if (ui.keyTokens.hidden !== self) ui.keyTokens.hidden = self;
   }
@@ -421,11 +458,13 @@ export class AttentionSession {
     if (section.hidden !== !show) section.hidden = !show;
     if (!show) { if (host.firstChild) host.replaceChildren(); return; }
     const doc = host.ownerDocument, top = run.next[0].probability;
-    host.replaceChildren(...run.next.map(({ token, probability }) => {
+    host.replaceChildren(...run.next.map(({ token, text = token, startsWord = true, probability }) => {
       const li = doc.createElement('li');
       const word = doc.createElement('span');
       word.className = 'next-word';
-      word.textContent = token;
+      // A piece that goes on with the last word is written joined to it, as in the token strip.
+      word.textContent = startsWord ? text : `·${text}`;
+      if (!startsWord) word.title = 'a piece that continues the last word';
       const bar = doc.createElement('span');
       bar.className = 'next-bar';
       bar.style.inlineSize = `${Math.max(1, (probability / top) * 100).toFixed(1)}%`; // the likeliest word fills the track
@@ -458,14 +497,20 @@ export class AttentionSession {
       return parts.join(' ');
     }
     const self = run.keyUnits === run.units;
-    const unknown = run.units.filter((u) => u.unknown).length + (self ? 0 : run.keyUnits.filter((u) => u.unknown).length);
+    const all = self ? run.units : [...run.units, ...run.keyUnits];
     const size = self ? count(run.n, 'token') : `${count(run.n, 'query', 'queries')} × ${count(run.m, 'key')}`;
     let text = size;
-    if (run.mode === 'embeddings' && unknown) {
-      const total = run.n + (self ? 0 : run.m);
-      text += unknown * 2 > total
-        ? ` — ${unknown} of ${total} have no word vector (dashed): the vectors are English words (GloVe), and every word without one shares the same <unk> vector`
-        : ` (${unknown} without an English word vector, dashed)`;
+    if (run.mode === 'embeddings') {
+      const unknown = all.filter((u) => u.unknown).length, estimated = all.filter((u) => u.estimated).length;
+      if (estimated) {
+        text += estimated === 1 ? ' (1 is not among the English words GloVe has vectors for: its vector is estimated from the pieces of the word, dotted)'
+          : ` (${estimated} are not among the English words GloVe has vectors for: their vectors are estimated from the pieces of each word, dotted)`;
+      }
+      if (unknown) {
+        text += unknown * 2 > all.length
+          ? ` — ${unknown} of ${all.length} have no word vector (dashed): the vectors are English words (GloVe), and every word without one shares the same <unk> vector`
+          : ` (${unknown} without an English word vector, dashed)`;
+      }
     }
     const layers = run.layers.length, heads = run.layers[0].heads.length;
     text += run.mode === 'given' ? ` · ${layers} layer${layers > 1 ? 's' : ''} × ${heads} head${heads > 1 ? 's' : ''}, from your file`
@@ -494,15 +539,26 @@ export class AttentionSession {
     const heads = run.layers[0].heads.length, layers = run.layers.length;
     const layer = Math.min(s.layer, layers - 1) + 1, head = Math.min(s.head, heads - 1) + 1;
     const k = run.knobs;
-    if (run.mode === 'given') return `attention from your file, layer ${layer} of ${layers}, head ${head} of ${heads}`;
-    const where = run.mode === 'model' ? `trained model, layer ${layer} of ${layers}, head ${head} of ${heads}`
+    // What the chosen head does on this sentence, with the score behind the name (heads.js).
+    const named = run.mode === 'embeddings' ? '' : headNameText(headPattern(run, run.layers[layer - 1].heads[head - 1]));
+    const does = named ? ` (${named})` : '';
+    if (run.mode === 'given') return `attention from your file, layer ${layer} of ${layers}, head ${head} of ${heads}${does}`;
+    const where = run.mode === 'model' ? `trained model, layer ${layer} of ${layers}, head ${head} of ${heads}${does}`
       : `word embeddings (${run.keyUnits === run.units ? 'Q = K = V = GloVe' : 'Q from the sentence, K = V from the second text'})${heads > 1 ? `, head ${head} of ${heads}` : ''}`;
     return `${where} · d = ${run.dHead}` +
       ` · ${k.scaling ? 'scaled by 1/√d' : 'not scaled'}${k.temperature !== 1 ? ` · temperature ${k.temperature}` : ''}` +
       ` · ${run.keyUnits !== run.units ? 'cross-attention' : k.causal ? 'causal (looks back only)' : 'bidirectional'}`;
   }
 
+  // The chosen tokens as places in the text, for the next run.
+  #remember(run = this.run) {
+    if (!run) return;
+    this.anchors = { query: anchorOf(run.units[this.state.query]), key: anchorOf(run.keyUnits[this.state.key]) };
+  }
+
   #afterSelection() {
+    this.#asked = {};
+    this.#remember();
     this.#paintTokenHighlights();
     this.#paintStep();
     this.#markStale();

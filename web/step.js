@@ -80,6 +80,25 @@ function pipeline(stage) {
   return ol;
 }
 
+// A layer that smears its keys (the trained model): each head mixes every key with the key before
+// it, by its own learned weight σ, so the previous token enters what a query is matched against.
+function smearNote(run, sigma, layer, j, kName) {
+  const box = el('div', 'smear');
+  box.dataset.stage = 'vectors';
+  box.dataset.sigma = String(sigma);
+  box.append(el('h4', null, `Smeared keys: σ = ${sigma.toFixed(3)}`));
+  const rule = el('p', 'mono', `K_j = σ·k_j + (1 − σ)·k_{j−1} = ${sigma.toFixed(3)}·k_j + ${(1 - sigma).toFixed(3)}·k_{j−1}`);
+  const live = el('p', 'explain');
+  live.textContent = j === 0
+    ? `Layer ${layer + 1} mixes each key with the key of the token before it; the first token has none before it, so the key of ${kName} is its own.`
+    : `Layer ${layer + 1} mixes each key with the key of the token before it. In this head the key of ${kName} is ` +
+      `${(sigma * 100).toFixed(1)} % its own and ${((1 - sigma) * 100).toFixed(1)} % the key of ${named(run.keyUnits, j - 1)}: ` +
+      'the previous token enters the key, so a query can find “the token after” a word (what an induction head needs). ' +
+      'The K strip above and every score below use these mixed keys.';
+  box.append(rule, live);
+  return box;
+}
+
 // Attention given by a file: its weights are all there is.
 function renderGiven(host, run, h, i, j, onKey) {
   const m = run.m, weights = h.weights.subarray(i * m, (i + 1) * m);
@@ -170,6 +189,7 @@ export function renderStep(host, run, { layer, head, query, key, showAll, stage 
   );
   parts.push(strips);
   parts.push(el('p', 'muted small', 'Strips: blue is negative, orange positive, each scaled to its largest magnitude.'));
+  if (h.smear != null) parts.push(smearNote(run, h.smear, layer, j, kName));
 
   // The table: one row per key.
   const table = el('table', 'steps');

@@ -3,7 +3,7 @@
 // stays plain text; everything the learner typed goes in through textContent. One button per strip is
 // a tab stop (the chosen query, or key); the arrow keys, Home and End move along the strip. A strip
 // whose text starts right to left (Arabic, Hebrew) is laid out right to left.
-import { isRtl } from './format.js';
+import { isRtl, unitText, thousands } from './format.js';
 
 // What each node of the strip shows, so that a keystroke replaces only the nodes that changed
 // (usually the last token): rebuilding 64 buttons per keystroke made the page lay out all of them.
@@ -12,7 +12,19 @@ const shownAs = new WeakMap();
 // the buttons whose marks change (a strip of 256 tokens was walked whole on every keystroke).
 const buttonsOf = new WeakMap(), markedOf = new WeakMap();
 
-function tokenButton(doc, u, i, text) {
+/** What a learner reads on hovering a token: how it was read. `part`: [k, count, word] in a word of several pieces. */
+export function tokenTitle(u, part = null) {
+  const lines = [];
+  if (u.byte && u.byte[1] > 1) lines.push(`byte ${u.byte[0]} of ${u.byte[1]} of “${u.text}”: the model has no piece for this character, so it reads its UTF-8 bytes`);
+  else if (part) lines.push(`piece ${part[0]} of ${part[1]} of the word “${part[2]}”`);
+  if (u.vocab === '\u2581') lines.push('▁ marks the start of a word');
+  if (u.estimated) lines.push('not among the GloVe words: its vector is estimated from the pieces of the word');
+  else if (u.unknown) lines.push('no English word vector: uses the shared <unk> vector');
+  else if (!part && !u.byte && u.vocab && u.start !== u.end && u.vocab !== u.text.toLowerCase()) lines.push(`looked up as “${u.vocab}”`);
+  return lines.join('\n');
+}
+
+function tokenButton(doc, u, i, text, part) {
   const b = doc.createElement('button');
   b.type = 'button';
   b.className = 'tok';
@@ -20,9 +32,30 @@ function tokenButton(doc, u, i, text) {
   b.tabIndex = -1;
   b.textContent = text;
   if (u.start === u.end) b.classList.add('special');
-  if (u.unknown) { b.classList.add('unk'); b.title = 'no English word vector: uses the shared <unk> vector'; }
-  else if (u.vocab && u.vocab !== u.text.toLowerCase()) b.title = `looked up as “${u.vocab}”`;
+  if (u.unknown) b.classList.add('unk');
+  if (u.estimated) b.classList.add('estimated');
+  if (u.joinBefore) b.classList.add('join-before');
+  if (u.joinAfter) b.classList.add('join-after');
+  const title = tokenTitle(u, part);
+  if (title) b.title = title;
   return b;
+}
+
+// The "·" between two pieces of one word: seen, not read (each piece's title says where it is).
+function joinMark(doc) {
+  const j = doc.createElement('span');
+  j.className = 'join';
+  j.textContent = '·';
+  j.setAttribute('aria-hidden', 'true');
+  return j;
+}
+
+function leftOutMark(doc, leftOut) {
+  const m = doc.createElement('span');
+  m.className = 'left-out';
+  m.textContent = `+${thousands(leftOut)} left out`;
+  m.title = `${thousands(leftOut)} more tokens are not computed: see the status line`;
+  return m;
 }
 
 /**
@@ -30,7 +63,7 @@ function tokenButton(doc, u, i, text) {
  * `role` 'query' highlights focus.query (the tab stop) and, in self-attention, focus.key; 'key'
  * highlights focus.key.
  */
-export function renderTokens(host, text, units, focus, { role = 'query', self = true } = {}) {
+export function renderTokens(host, text, units, focus, { role = 'query', self = true, leftOut = 0 } = {}) {
   const doc = host.ownerDocument;
   const dir = isRtl(text) ? 'rtl' : 'ltr';
   if (host.dir !== dir) host.dir = dir;
@@ -48,12 +81,22 @@ export function renderTokens(host, text, units, focus, { role = 'query', self = 
     return node;
   };
   const gap = (t) => put(`t${t}`, () => doc.createTextNode(t));
+  let first = 0; // the first piece of the current word
   units.forEach((u, i) => {
     if (u.start > at) gap(text.slice(at, u.start));
-    const shown = u.start === u.end ? u.text : text.slice(u.start, u.end);
-    buttons.push(put(`b${i}\u0000${shown}\u0000${u.vocab}\u0000${u.unknown}\u0000${u.start === u.end}`, () => tokenButton(doc, u, i, shown)));
+    if (u.joinBefore) put('j', () => joinMark(doc)); else first = i;
+    let part = null;
+    if (u.joinBefore || u.joinAfter) {
+      let last = i;
+      while (units[last + 1]?.joinBefore) last += 1;
+      part = [i - first + 1, last - first + 1, text.slice(units[first].start, units[last].end)];
+    }
+    const shown = unitText(u);
+    const key = `b${i}\u0000${shown}\u0000${u.vocab}\u0000${u.unknown}\u0000${u.estimated}\u0000${u.start === u.end}\u0000${part}`;
+    buttons.push(put(key, () => tokenButton(doc, u, i, shown, part)));
     at = Math.max(at, u.end);
   });
+  if (leftOut > 0) put(`l${leftOut}`, () => leftOutMark(doc, leftOut));
   // Text past the last token shown (spaces, or what was left out) stays text.
   if (at < text.length) gap(text.slice(at));
   while (host.childNodes.length > k) host.lastChild.remove();

@@ -8,6 +8,7 @@ import { CanvasPainter, SvgPainter, textWidth } from './painter.js';
 import { matrixColours, sequential, weightPosition } from './palette.js';
 import { selectedHead } from './compute.js';
 import { label, isRtl } from './format.js';
+import { headName, headPattern } from './heads.js';
 
 const LABEL_SIZE = 12;
 const LEGEND_H = 40;
@@ -43,16 +44,16 @@ function coloursOf(head, run, theme, rtl, outRows = run.n, outCols = run.m) {
 
 // Labels are cut to a width, not to a number of characters: measured once per text, width and weight.
 const fitted = new Map();
-function fit(text, width, bold = false) {
-  const key = `${width}\u0000${bold}\u0000${text}`;
+function fit(text, width, bold = false, size = LABEL_SIZE) {
+  const key = `${width}\u0000${bold}\u0000${size}\u0000${text}`;
   let out = fitted.get(key);
   if (out === undefined) {
     out = text;
-    if (textWidth(out, LABEL_SIZE, bold) > width) {
+    if (textWidth(out, size, bold) > width) {
       let lo = 0, hi = text.length;
       while (lo < hi) { // the longest prefix that fits with its ellipsis
         const mid = (lo + hi + 1) >> 1;
-        if (textWidth(`${text.slice(0, mid)}…`, LABEL_SIZE, bold) <= width) lo = mid; else hi = mid - 1;
+        if (textWidth(`${text.slice(0, mid)}…`, size, bold) <= width) lo = mid; else hi = mid - 1;
       }
       out = `${text.slice(0, lo)}…`;
     }
@@ -285,27 +286,39 @@ export const lines = {
   },
 };
 
+// The overview names each head of a trained model (or of a file) by what it does on this sentence.
+const namesHeads = (run) => run.mode !== 'embeddings' && run.keyUnits === run.units && run.n > 0;
+const NAME_H = 28;
+
 export const overview = {
   name: 'overview',
   layout(run, width) {
     const layers = run.layers.length, heads = run.layers[0]?.heads.length ?? 0;
     const lw = layers > 1 ? 58 : 8, gap = 10;
     const size = Math.max(40, Math.min(120, Math.floor((width - lw) / Math.max(heads, 1)) - gap));
-    return { layers, heads, lw, gap, size, top: 22, width: lw + heads * (size + gap), height: 22 + layers * (size + gap) + 4 };
+    const named = namesHeads(run), pitch = size + gap + (named ? NAME_H : 0);
+    return { layers, heads, lw, gap, size, pitch, named, top: 22, width: lw + heads * (size + gap), height: 22 + layers * pitch + 4 };
   },
   paint(p, L, { run, layer, head, focus, theme }) {
-    const { lw, gap, size, top } = L;
+    const { lw, gap, size, top, pitch } = L;
     const rtl = runIsRtl(run);
     // A small heatmap has at most one cell per pixel: blocks of cells are pooled (their largest weight).
     const rows = Math.min(run.n, size), cols = Math.min(run.m, size);
     const ch = size / Math.max(rows, 1), cw = size / Math.max(cols, 1);
     for (let h = 0; h < L.heads; ++h) p.text(`head ${h + 1}`, lw + h * (size + gap) + size / 2, 10, { colour: theme.muted, size: 11, align: 'center' });
     run.layers.forEach((lay, l) => {
-      const y = top + l * (size + gap);
+      const y = top + l * pitch;
       if (L.layers > 1) p.text(`layer ${l + 1}`, 2, y + size / 2, { colour: theme.muted, size: 11 });
       lay.heads.forEach((hd, h) => {
         const x = lw + h * (size + gap);
         p.cells(x, y, cw, ch, rows, cols, coloursOf(hd, run, theme, rtl, rows, cols));
+        const name = L.named && headName(headPattern(run, hd));
+        if (name) {
+          const chosen = l === Math.min(layer, L.layers - 1) && h === Math.min(head, L.heads - 1);
+          // The name without its explanation in brackets (the caption, the picker and the hover text have it).
+          p.text(fit(name.text.replace(/ \(.*\)$/, ''), size, chosen, 11), x, y + size + 13, { colour: chosen ? theme.fg : theme.muted, bold: chosen, size: 11 });
+          p.text(`${name.scoreName} ${name.score.toFixed(2)}`, x, y + size + 26, { colour: theme.muted, size: 10 });
+        }
         if (focus?.query != null && focus.query < run.n) {
           const r = Math.floor((focus.query * rows) / run.n);
           p.strokeRect(x, y + r * ch, size, ch, theme.fg, 1);
@@ -315,11 +328,11 @@ export const overview = {
     });
   },
   hit(L, x, y) {
-    const h = Math.floor((x - L.lw) / (L.size + L.gap)), l = Math.floor((y - L.top) / (L.size + L.gap));
+    const h = Math.floor((x - L.lw) / (L.size + L.gap)), l = Math.floor((y - L.top) / L.pitch);
     return h >= 0 && h < L.heads && l >= 0 && l < L.layers ? { layer: l, head: h } : null;
   },
   anchor(L, { layer, head }) {
-    return { x: L.lw + head * (L.size + L.gap) + L.size / 2, y: L.top + layer * (L.size + L.gap) + L.size };
+    return { x: L.lw + head * (L.size + L.gap) + L.size / 2, y: L.top + layer * L.pitch + L.size };
   },
 };
 

@@ -149,7 +149,7 @@ describe('lessons', () => {
     await page.waitForFunction(() => document.getElementById('widget').lesson?.steps === 7);
     await page.click('.lesson-next');
     await page.waitForFunction(() => /Shown: layer/.test(document.getElementById('widget').shadowRoot.querySelector('.lesson-found').textContent));
-    assert.match(await page.textContent('.lesson-found'), /Shown: layer \d, head \d, the head that puts the most weight on the first token \(<bos>\) in this sentence \(\d+ % on average\)/);
+    assert.match(await page.textContent('.lesson-found'), /Shown: layer 1, head [14], the head that scores highest for “itself” on this sentence \(0\.\d\d: the mean weight it puts there\); its name on this sentence: itself\./);
     const found = await page.$eval('#widget', (e) => e.state);
     assert.equal(found.mode, 'model');
     assert.equal(await page.inputValue('#layer'), String(found.layer), 'the knobs panel shows the head found');
@@ -252,7 +252,7 @@ describe('your own attention', () => {
 });
 
 describe('any script', () => {
-  test('Chinese splits into characters; Arabic is laid out right to left; words without a vector are marked', async () => {
+  test('Chinese splits into characters; Arabic is laid out right to left; words without a GloVe vector get an estimated one, marked', async () => {
     const { page } = await open('');
     await pageReady(page);
     await page.fill('#sentence', '我喜欢猫');
@@ -265,12 +265,17 @@ describe('any script', () => {
     assert.equal(strip.dir, 'rtl');
     assert.equal(strip.direction, 'rtl');
     assert.ok(strip.xs.every((x, i) => i === 0 || x < strip.xs[i - 1]), `each token left of the one before: ${strip.xs}`);
-    assert.equal(await page.$$eval('#tokens .tok.unk', (b) => b.length), 4, 'every word dashed');
-    assert.match(await page.textContent('#status'), /4 of 4 have no word vector \(dashed\): the vectors are English words \(GloVe\)/);
-    // The heatmap's first column is on the right; every word has the same (<unk>) vector, so every
-    // weight is 1/4: one colour, the colour of 0.25 on the scale, not the top of the scale.
+    // GloVe has no Arabic: each word's vector is estimated from its pieces, and the page says so.
+    assert.equal(await page.$$eval('#tokens .tok.estimated', (b) => b.length), 4, 'every word marked as estimated');
+    assert.equal(await page.$$eval('#tokens .tok.unk', (b) => b.length), 0, 'none marked as having no vector');
+    assert.match(await page.$eval('#tokens .tok', (b) => b.title), /not among the GloVe words: its vector is estimated from the pieces of the word/);
+    assert.match(await page.textContent('#status'), /4 are not among the English words GloVe has vectors for: their vectors are estimated from the pieces of each word, dotted/);
+    const reference = embeddings.lookup(arabic);
+    assert.deepEqual(reference.estimated, [true, true, true, true]);
+    const vectorsShown = await page.$eval('#widget', (e) => Array.from(e.run.layers[0].heads[0].q.subarray(0, 5)));
+    vectorsShown.forEach((x, t) => assert.ok(Math.abs(x - reference.vectors[t]) < 1e-6, 'the estimated vector is the one computed'));
     await page.waitForSelector('body[data-stale=""]');
-    const heat = await page.evaluate(async () => {
+    const heat = async () => page.evaluate(async () => {
       const { heatmap } = await import('/views.js');
       const { weightPosition, sequential } = await import('/palette.js');
       const e = document.getElementById('widget');
@@ -284,14 +289,21 @@ describe('any script', () => {
         quarter: sequential(weightPosition(0.25)), top: sequential(1),
       };
     });
-    assert.equal(heat.rtl, true);
-    assert.equal(heat.firstRight, true, 'key 1 is the rightmost column');
-    for (const cell of heat.cells) {
-      assert.deepEqual(cell, heat.cells[0], 'equal weights, equal colours');
-      cell.forEach((v, ch) => assert.ok(Math.abs(v - heat.quarter[ch]) <= 2, `the colour of 0.25 (${cell} vs ${heat.quarter})`));
-    }
-    assert.notDeepEqual(heat.cells[0], heat.top, 'not the colour of the largest weight');
+    const rtl = await heat();
+    assert.equal(rtl.rtl, true);
+    assert.equal(rtl.firstRight, true, 'key 1 is the rightmost column');
     await page.screenshot({ path: join(ARTIFACTS, 'page-rtl.png'), fullPage: true });
+    // One word four times: four equal vectors, so every weight is 1/4: one colour, the colour of 0.25
+    // on the scale, not the top of the scale.
+    await page.fill('#sentence', 'cat cat cat cat');
+    await page.waitForFunction(() => document.getElementById('widget').run?.text === 'cat cat cat cat');
+    await page.waitForSelector('body[data-stale=""]');
+    const equal = await heat();
+    for (const cell of equal.cells) {
+      assert.deepEqual(cell, equal.cells[0], 'equal weights, equal colours');
+      cell.forEach((v, ch) => assert.ok(Math.abs(v - equal.quarter[ch]) <= 2, `the colour of 0.25 (${cell} vs ${equal.quarter})`));
+    }
+    assert.notDeepEqual(equal.cells[0], equal.top, 'not the colour of the largest weight');
   });
 });
 

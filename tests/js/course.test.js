@@ -7,12 +7,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseLesson, settingsAt, LessonError } from '../../web/lesson.js';
 import { readAttentionFile, AttentionFileError } from '../../web/attention-file.js';
-import { findHead, patternScore } from '../../web/heads.js';
-import { embeddingsRun, MAX_TOKENS, MAX_TEXT } from '../../web/compute.js';
+import { findHead, headPattern, headName, headNameText, PATTERNS } from '../../web/heads.js';
+import { headScores, headLabel, HEAD_LABELS, HEAD_KINDS } from '../../lib/model.js';
+import { embeddingsRun, modelRun, MAX_TOKENS, MAX_TEXT } from '../../web/compute.js';
 import { matrixJson } from '../../web/exports.js';
 import { httpUrl, ATTRIBUTES } from '../../web/attributes.js';
 import { loadAttention } from '../../lib/index.js';
-import { loadEmbeddings } from '../../lib/model.js';
+import { loadEmbeddings, loadModel } from '../../lib/model.js';
 import { attentionRef } from './reference.js';
 
 const lessonFile = (name) => readFileSync(new URL(`../../web/lessons/${name}.json`, import.meta.url), 'utf8');
@@ -24,9 +25,42 @@ test('the shipped lessons read without error and every step says something', () 
     assert.ok(lesson.steps.length >= 6, `${name} has ${lesson.steps.length} steps`);
     for (const step of lesson.steps) assert.ok(step.caption.length > 40);
   }
-  // The heads lesson names heads by what they do, never by a number alone after its first step.
+  // The heads lesson names heads by what they do where a kind names them.
   const heads = parseLesson(lessonFile('model-heads'));
-  assert.deepEqual(heads.steps.map((s) => s.head).filter((h) => typeof h === 'string'), ['start', 'previous', 'self', 'punctuation', 'induction']);
+  assert.deepEqual(heads.steps.map((s) => s.head).filter((h) => typeof h === 'string'), ['self', 'start', 'induction']);
+});
+
+test('what the heads lesson says is true of the shipped model, on each step’s sentence', async () => {
+  const qkv = await loadAttention();
+  const model = await loadModel(undefined, { attention: qkv });
+  const lesson = parseLesson(lessonFile('model-heads'));
+  const at = (k) => settingsAt(lesson, k).settings;
+  const runOf = (k) => modelRun(qkv, model, at(k).sentence);
+  const name = (run, l, h) => run.layers[l].heads[h].pattern.label;
+  // Step 2: the heads named "itself" are layer 1's heads 1 and 4; the one shown is one of them.
+  let run = runOf(1);
+  const self = findHead(run, 'self');
+  assert.ok(self.layer === 0 && [0, 3].includes(self.head), JSON.stringify(self));
+  assert.deepEqual([name(run, 0, 0), name(run, 0, 3)], ['self', 'self']);
+  // Step 3: layer 2, head 3 looks at the start.
+  run = runOf(2);
+  assert.deepEqual([findHead(run, 'start').layer, findHead(run, 'start').head, name(run, 1, 2)], [1, 2, 'start']);
+  // Step 4: layer 1, head 3 is broad.
+  assert.deepEqual([at(3).layer, at(3).head, name(runOf(3), 0, 2)], [0, 2, 'broad']);
+  // Step 5: no head reaches 0.4 on the previous token; every layer smears its keys, layer 1 head 2 mostly with the previous key.
+  run = runOf(4);
+  for (const layer of run.layers) for (const h of layer.heads) assert.ok(h.pattern.previous < 0.4);
+  assert.ok(run.layers.every((layer) => layer.smear?.length === 4));
+  assert.ok(run.layers[0].heads[1].smear < 0.5, `σ of layer 1, head 2 = ${run.layers[0].heads[1].smear}`);
+  // Step 6: on the sentence typed twice, layer 1 head 2 is the induction head, and at the second
+  // "old" it looks at "man", which came after the first.
+  run = runOf(5);
+  assert.deepEqual([findHead(run, 'induction').layer, findHead(run, 'induction').head, name(run, 0, 1)], [0, 1, 'induction']);
+  const q = run.units.findIndex((u) => u.start === at(5).query.at), k = run.units.findIndex((u) => u.start === at(5).key.at);
+  assert.deepEqual([run.units[q].text, run.units[k].text], ['old', 'man']);
+  const row = run.layers[0].heads[1].weights.subarray(q * run.n, (q + 1) * run.n);
+  assert.equal(row.indexOf(Math.max(...row)), k);
+  model.free();
 });
 
 test('a lesson step keeps what earlier steps set; caption and stage are its own', () => {
@@ -48,13 +82,13 @@ test('a broken lesson says which step and which field, and what it expected', ()
   bad([{ caption: 'ok', tempreture: 2 }], /step 1: unknown field "tempreture" \(did you mean "temperature"\?\)/);
   bad([{ caption: 'ok' }, { caption: 'ok' }, { sentence: 'no caption' }], /step 3: "caption" is missing/);
   bad([{ caption: 'ok', view: 'heatmap sideways' }], /step 1: "view" must name views among heatmap, lines, overview, next, step/);
-  bad([{ caption: 'ok', head: 0 }], /step 1: "head" must be a head number from 1 or one of "start", "previous"/);
+  bad([{ caption: 'ok', head: 0 }], /step 1: "head" must be a head number from 1 or one of "previous", "start", "self", "punctuation", "duplicate", "induction"/);
   bad([{ caption: 'ok', heads: 3 }], /step 1: "heads" must be one of 1, 2, 4, 5, 10, received 3/);
   bad([{ caption: 'ok', causal: 'yes' }], /step 1: "causal" must be true or false/);
   bad([{ caption: 'ok', stage: 'magic' }], /step 1: "stage" must be one of "vectors", "scores"/);
   // Names are checked against the lists' own keys, not what every object inherits.
   bad([{ caption: 'ok', stage: 'constructor' }], /step 1: "stage" must be one of "vectors", "scores"/);
-  bad([{ caption: 'ok', head: 'toString' }], /step 1: "head" must be a head number from 1 or one of "start", "previous"/);
+  bad([{ caption: 'ok', head: 'toString' }], /step 1: "head" must be a head number from 1 or one of "previous", "start", "self", "punctuation", "duplicate", "induction"/);
   bad([{ caption: 'ok', sentence: 'x'.repeat(MAX_TEXT + 1) }], /step 1: "sentence" must be at most 4,000 characters/);
   bad([{ caption: 'ok' }, 'just text'], /step 2: must be an object with a "caption", received "just text"/);
   bad([], /"steps" must be a list of 1 to 200 steps/);
@@ -108,8 +142,9 @@ test('attention files: every malformed shape or weight is rejected with where an
   bad({ tokens: Array(600).fill('t'), attentions: [] }, /"tokens" has 600 tokens; at most 512 can be shown/);
 });
 
-test('heads are found by what they do on the sentence, or by the model’s labels', () => {
-  const n = 6, units = ['<bos>', 'the', 'cat', ',', 'the', 'cat'].map((text) => ({ text }));
+test('heads are found and named by the package’s head scores: a model run’s own, and computed for attention from a file', () => {
+  const n = 6, texts = ['<bos>', 'the', 'cat', ',', 'the', 'cat'];
+  const units = texts.map((text, i) => ({ text, vocab: text, start: i === 0 ? 0 : 4 * i, end: i === 0 ? 0 : 4 * i + text.length, word: i - 1 }));
   const head = (fill) => {
     const w = new Float32Array(n * n);
     for (let i = 0; i < n; ++i) fill(w, i);
@@ -119,16 +154,24 @@ test('heads are found by what they do on the sentence, or by the model’s label
   const start = head((w, i) => { w[i * n] = 1; });
   const self = head((w, i) => { w[i * n + i] = 1; });
   const induction = head((w, i) => { w[i * n + (i === 4 ? 2 : i === 5 ? 3 : 0)] = 1; }); // "the" → "cat" after the first "the"
-  const run = { n, m: n, units, keyUnits: null, layers: [{ heads: [start, self] }, { heads: [previous, induction] }] };
-  run.keyUnits = run.units;
+  const run = { mode: 'given', n, m: n, units, keyUnits: units, layers: [{ heads: [start, self] }, { heads: [previous, induction] }] };
   assert.deepEqual(findHead(run, 'previous'), { layer: 1, head: 0, score: 1 });
   assert.deepEqual(findHead(run, 'start'), { layer: 0, head: 0, score: 1 });
   assert.deepEqual(findHead(run, 'self'), { layer: 0, head: 1, score: 1 });
-  assert.equal(findHead(run, 'induction').layer, 1);
-  assert.equal(findHead(run, 'induction').head, 1);
-  assert.ok(patternScore(run, induction, 'induction') > patternScore(run, previous, 'induction'));
-  assert.equal(findHead({ ...run, headLabels: [['self', 'start'], ['x', 'y']] }, 'start').head, 1, 'a label wins');
+  assert.deepEqual([findHead(run, 'induction').layer, findHead(run, 'induction').head], [1, 1]);
+  // The same numbers as the package's headScores on ids made from the token texts.
+  const ids = [0, 1, 2, 3, 1, 2], punct = [0, 0, 0, 1];
+  for (const h of [start, self, previous, induction]) {
+    const want = headScores(h.weights, n, ids, punct);
+    assert.deepEqual(headPattern(run, h), { ...want, label: headLabel(want) });
+  }
+  assert.deepEqual(headName(headPattern(run, previous)), { label: 'previous', text: HEAD_LABELS.previous, score: 1, scoreName: 'weight' });
+  assert.equal(headNameText(headPattern(run, induction)), `${HEAD_LABELS.induction} 1.00`);
+  // A model run's heads carry the package's pattern: it is used as it is.
+  const own = { weights: previous.weights, pattern: { ...headScores(previous.weights, n, ids, punct), label: 'previous' } };
+  assert.equal(headPattern({ ...run, mode: 'model' }, own), own.pattern);
   assert.equal(findHead({ ...run, keyUnits: [] }, 'previous'), null, 'no pattern across two texts');
+  assert.deepEqual(Object.keys(PATTERNS), [...HEAD_KINDS], 'a lesson names a head by the kinds the package scores');
 });
 
 test('cross-attention: 5 queries × 9 keys equal the float64 reference, with queries ≠ keys', async () => {
