@@ -171,7 +171,7 @@ export class AttentionSession {
     }
     if ('layer' in patch) s.layer = patch.layer;
     if ('head' in patch) {
-      if (typeof patch.head === 'string') { this.#want.head = patch.head; recompute ||= this.run !== null; } else { s.head = patch.head; delete this.#want.head; this.found = null; }
+      if (typeof patch.head === 'string') { this.#want.head = patch.head; this.found = null; recompute ||= this.run !== null; } else { s.head = patch.head; delete this.#want.head; this.found = null; }
     }
     if (reselect) {
       s.query = null; s.key = null; s.showAll = false; delete this.#want.query; delete this.#want.key;
@@ -308,10 +308,14 @@ export class AttentionSession {
   #resolveWanted(run) {
     const s = this.state, want = this.#want;
     if (run.n === 0) return;
-    if (want.head) {
-      const found = findHead(run, want.head);
+    // A head named by what it does is looked for among the model's heads, not among the word vectors
+    // shown while the model loads: until the model's run comes, it stays asked for.
+    const standIn = s.mode === 'model' && run.mode !== 'model' && s.context === null && this.model.status !== 'unavailable';
+    const head = standIn ? null : want.head;
+    if (head) {
+      const found = findHead(run, head);
       if (found) { s.layer = found.layer; s.head = found.head; }
-      this.found = { pattern: want.head, ...(found ?? { layer: null, head: null, score: null }) };
+      this.found = { pattern: head, ...(found ?? { layer: null, head: null, score: null }) };
     }
     if ('query' in want) s.query = tokenIndex(run.units, want.query) ?? s.query;
     if ('key' in want) s.key = tokenIndex(run.keyUnits, want.key) ?? (run.keyUnits === run.units ? s.query : s.key);
@@ -321,7 +325,7 @@ export class AttentionSession {
     const asked = (v) => (typeof v === 'object' ? { byte: 0, empty: false, ...v } : /^<bos>$/i.test(v) ? { bos: true } : null);
     if (want.query != null && asked(want.query)) this.#asked.query = asked(want.query);
     if (want.key != null && asked(want.key)) this.#asked.key = asked(want.key);
-    this.#want = {};
+    this.#want = standIn && want.head ? { head: want.head } : {};
   }
 
   #present(run, typing) {

@@ -194,6 +194,18 @@ describe('the page on the trained model', () => {
     assert.deepEqual(await chosen(again), { text: 'street', start: 38, mode: 'model' });
   });
 
+  test('a lesson step that names a head by what it does finds it among the model’s heads, also opened cold in embed.html', async () => {
+    // Word vectors are shown while the model loads: the head is looked for once the model's run is there.
+    const page = await open('embed.html?lesson=lessons/model-heads.json&step=6&view=heatmap+overview');
+    await page.waitForSelector('body[data-ready="true"]');
+    await shownMode(page, 'model');
+    await page.waitForFunction(() => /Shown: layer/.test(document.getElementById('widget').shadowRoot.querySelector('.lesson-found').textContent));
+    assert.deepEqual(await page.$eval('#widget', (e) => [e.state.layer, e.state.head]), [0, 1]);
+    assert.match(await page.textContent('.lesson-found'), /^Shown: layer 1, head 2, the head that scores highest for “induction \(what came next last time\)” on this sentence \(0\.\d\d: the mean weight it puts there\); its name on this sentence: induction \(what came next last time\)\.$/);
+    assert.deepEqual(await chosen(page), { text: 'old', start: 37, mode: 'model' }, '"query": "@37" is the second "old"');
+    await page.screenshot({ path: join(ARTIFACTS, 'embed-lesson-induction.png'), fullPage: true });
+  });
+
   test('past the model’s context the strip and the status line say how many tokens were left out', async () => {
     const long = Array.from({ length: 80 }, (_, i) => ['the', 'king', 'spoke', 'to', 'his', 'people'][i % 6]).join(' ') + ' and homework tired';
     const page = await modelPage(long.repeat(2));
