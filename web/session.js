@@ -484,8 +484,10 @@ export class AttentionSession {
     const ui = this.#ui, m = this.model;
     const show = m.status === 'loading' && this.state.mode === 'model';
     if (ui.loading.hidden !== !show) ui.loading.hidden = !show;
+    if (!show) return; // written only while it shows: every write invalidates style, on every keystroke
     if (m.fraction != null) ui.progress.value = m.fraction; else ui.progress.removeAttribute('value');
-    ui.loadingText.textContent = modelLoadingText(m.fraction);
+    const text = modelLoadingText(m.fraction);
+    if (ui.loadingText.textContent !== text) ui.loadingText.textContent = text;
   }
 
   /** The status line: what was computed, what was left out, what could not be. */
