@@ -1,4 +1,5 @@
-// libFuzzer target: the model's forward pass (qkv::model_forward) with fuzzed configs, weights
+// libFuzzer target: the model's forward pass (qkv::model_forward) with fuzzed configs (smeared keys
+// in any layers), weights
 // (sometimes corrupt), token ids (sometimes outside the vocabulary), lengths (sometimes past
 // max_positions) and outputs asked for; under ASan + UBSan. The status must be the one the arguments
 // call for; on success every number is finite, attention is causal with rows summing to 1, and every
@@ -24,13 +25,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   c.max_positions = in.ConsumeIntegralInRange(1, 24);
   c.norm_eps = in.PickValueInArray({1e-5f, 1e-3f, 0.5f});
   if (in.ConsumeIntegralInRange(0, 15) == 0) c.n_heads += 1;  // may no longer divide d_model
-  const bool config_ok = c.d_model % c.n_heads == 0;
+  // Smeared keys in any subset of the layers, sometimes naming a layer past the last.
+  c.smear_layers = in.ConsumeIntegralInRange<uint32_t>(0, (1u << c.n_layers) - 1);
+  const bool smear_past = in.ConsumeIntegralInRange(0, 15) == 0;
+  if (smear_past) c.smear_layers |= 1u << c.n_layers;
+  const bool config_ok = c.d_model % c.n_heads == 0 && !smear_past;
 
   size_t count = 0;
   const Status layout = model_tensor_layout(c, nullptr, &count);
   QKV_FUZZ_EXPECT(layout.ok() == config_ok, "layout status %d (%s)", int(layout.code), layout.message.c_str());
   if (!config_ok) {
-    QKV_FUZZ_EXPECT(layout.code == Code::invalid_argument, "an n_heads that does not divide d_model: %s", layout.message.c_str());
+    QKV_FUZZ_EXPECT(layout.code == Code::invalid_argument, "a bad n_heads or smear_layers: %s", layout.message.c_str());
     return 0;
   }
   std::vector<float> w(count);
