@@ -101,6 +101,12 @@ export interface HeadPattern extends HeadScores {
  * which ids are punctuation. model.run computes them for every head; this is for attention from elsewhere.
  */
 export function headScores(weights: ArrayLike<number>, n: number, ids: ArrayLike<number>, punct: ArrayLike<number | boolean>): HeadScores;
+/**
+ * Whether a vocabulary entry (or a token's text) counts as punctuation for headScores(): without its
+ * word-start mark "▁", one or more Unicode punctuation characters. For the `punct` of attention
+ * from elsewhere.
+ */
+export function isPunctuationPiece(piece: string): boolean;
 /** The name of a head from its scores. */
 export function headLabel(scores: HeadScores, threshold?: number, broad?: number): HeadLabel;
 /** What a learner reads for each label ('previous' → 'previous token', …). */

@@ -19,7 +19,7 @@ import { parseWeights, WeightsFormatError, checkModelConfig, checkModelTensors }
 
 export { loadEmbeddings, Embeddings } from './embeddings.js';
 export { WeightsFormatError };
-export { headScores, headLabel, HEAD_LABELS, HEAD_KINDS } from './heads.js';
+export { headScores, headLabel, isPunctuationPiece, HEAD_LABELS, HEAD_KINDS } from './heads.js';
 
 const LOAD_OPTIONS = optionNames('attention', 'backend', 'assets', 'onProgress');
 const RUN_OPTIONS = optionNames('topK', 'truncate', 'reuse');

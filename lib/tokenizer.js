@@ -22,6 +22,9 @@
 // - every other punctuation character is its own token, except "..." and "--" which stay whole.
 // - an emoji (with skin tone, ZWJ sequence, flag or keycap) is one 'symbol' token; other symbols
 //   ($ % + = © …) are one 'symbol' token per character.
+// - scripts written without spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Myanmar) have
+//   no word boundary to find: each of their letters (with its combining marks) is one token, so that
+//   a Chinese sentence is not one giant word; a Latin word next to them stays whole ("AI模型" -> AI 模 型).
 // - a word longer than MAX_TOKEN_LENGTH UTF-16 units is cut into chunks of at most that length
 //   (never inside a surrogate pair), so a pasted blob cannot make one giant token.
 // - empty or whitespace-only input gives [].
@@ -46,6 +49,9 @@ const NUMBER_JOINERS = new Set([',', '.', ':']);
 // An emoji grapheme: flag pair | keycap | pictograph with optional VS16 / skin tone, ZWJ-joined.
 const RE_EMOJI = /(?:\p{RI}\p{RI}|[#*0-9]\uFE0F?\u20E3|\p{Extended_Pictographic}(?:\uFE0F|\p{EMod})*(?:\u200D\p{Extended_Pictographic}(?:\uFE0F|\p{EMod})*)*)/uy;
 const RE_ACRONYM = /(?:[\p{L}]\.){2,}/uy;
+// Letters of the scripts above (by Script_Extensions, so that 々 and the kana length mark ー count).
+const RE_UNSPACED = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Bopomofo}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}]/u;
+const RE_MARK = /\p{M}/u;
 
 function codePointAt(s, i) {
   const cp = s.codePointAt(i);
@@ -64,11 +70,14 @@ export function normalize(text) {
 function isAlnumAt(s, i) { return i < s.length && RE_ALNUM.test(codePointAt(s, i)); }
 function isDigitAt(s, i) { return i < s.length && RE_DIGIT.test(codePointAt(s, i)); }
 
-// Length of the alphanumeric run starting at i, allowing number joiners between digits.
+function isUnspaced(ch) { return RE_ALNUM.test(ch) && RE_UNSPACED.test(ch); }
+
+// Length of the alphanumeric run starting at i, allowing number joiners between digits; it stops
+// before a letter of an unspaced script (which is a token of its own).
 function scanSegment(s, i) {
   let j = i;
   for (;;) {
-    while (j < s.length && RE_ALNUM.test(codePointAt(s, j))) j += codePointAt(s, j).length;
+    while (j < s.length && RE_ALNUM.test(codePointAt(s, j)) && !isUnspaced(codePointAt(s, j))) j += codePointAt(s, j).length;
     if (j < s.length && NUMBER_JOINERS.has(s[j]) && isDigitAt(s, j - 1) && isDigitAt(s, j + 1)) {
       j += 1;
       continue;
@@ -148,6 +157,14 @@ export function tokenize(text) {
     if (emoji && !(emoji[0].length === 1 && RE_ALNUM.test(emoji[0]))) {
       push(i, i + emoji[0].length, 'symbol');
       i += emoji[0].length;
+      continue;
+    }
+
+    if (isUnspaced(ch)) {
+      let end = i + ch.length;
+      while (end < n && RE_MARK.test(codePointAt(text, end))) end += codePointAt(text, end).length;
+      push(i, end, 'word');
+      i = end;
       continue;
     }
 

@@ -56,9 +56,13 @@ build_css() {
 # ~20 requests that a browser answers over six connections, level after level; one file cut the
 # cold load by ~200 ms in Chromium here. Not minified, so that the page stays readable in the
 # browser's source view. web/*.js stay the sources (and what the npm package ships for the element).
+# The element in the bundle starts the model's worker from beside the bundle, so the worker is
+# bundled into dist/ too, as one module of its own.
 build_page() {
-  node_modules/.bin/esbuild web/app.js --bundle --format=esm --target=es2022 --charset=utf8 \
+  node_modules/.bin/esbuild web/page.js --bundle --format=esm --target=es2022 --charset=utf8 \
     --outfile=dist/page.js --log-level=warning
+  node_modules/.bin/esbuild web/model-worker.js --bundle --format=esm --target=es2022 --charset=utf8 \
+    --outfile=dist/model-worker.js --log-level=warning
 }
 
 build_bench() {

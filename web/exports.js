@@ -1,6 +1,7 @@
-// Files a learner can take away: CSV and JSON of the selected head's matrices, and a permalink that
-// restores the page. Downloads go through blob: URLs (allowed by the page's CSP, no data: URLs).
-import { DEFAULT_KNOBS, HEAD_CHOICES, selectedHead } from './compute.js';
+// Files a learner can take away: CSV and JSON of the selected head's matrices. Layers, heads and
+// tokens are numbered from 1 in both, as on the page. Downloads go through blob: URLs (allowed by the
+// page's CSP, no data: URLs).
+import { selectedHead } from './compute.js';
 
 export function download(blob, filename) {
   const a = document.createElement('a');
@@ -18,67 +19,33 @@ function csvText(text) {
   return `"${safe.replace(/"/g, '""')}"`;
 }
 
-function matrixRows(values, n) {
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * n, (i + 1) * n)));
+function matrixRows(values, rows, cols) {
+  return Array.from({ length: rows }, (_, i) => Array.from(values.subarray(i * cols, (i + 1) * cols)));
 }
 
 /** The selected head's matrix (`weights`, `scores` or `logits`) as CSV: query rows × key columns. */
 export function matrixCsv(run, layer, head, which = 'weights') {
   const h = selectedHead(run, layer, head);
-  const header = [csvText(`query \\ key (${which})`), ...run.units.map((u) => csvText(u.text))].join(',');
-  const rows = matrixRows(h[which], run.n).map((r, i) => [csvText(run.units[i].text), ...r.map((x) => (x === -Infinity ? '-Infinity' : String(x)))].join(','));
+  if (!h[which]) throw new RangeError(`this attention has no ${which}: it was loaded from a file with its weights only`);
+  const header = [csvText(`query \\ key (${which})`), ...run.keyUnits.map((u) => csvText(u.text))].join(',');
+  const rows = matrixRows(h[which], run.n, run.m).map((r, i) => [csvText(run.units[i].text), ...r.map((x) => (x === -Infinity ? '-Infinity' : String(x)))].join(','));
   return `${[header, ...rows].join('\r\n')}\r\n`;
 }
 
-/** Everything about the selected head as JSON (−∞ logits written as null). */
+/** Everything about the selected head as JSON (−∞ logits written as null; what a file did not give, null). */
 export function matrixJson(run, layer, head) {
   const h = selectedHead(run, layer, head);
-  const rows = (a) => matrixRows(a, run.n).map((r) => r.map((x) => (Number.isFinite(x) ? x : null)));
-  const vectors = (a) => Array.from({ length: run.n }, (_, i) => Array.from(a.subarray(i * run.dHead, (i + 1) * run.dHead)));
+  const rows = (a) => (a ? matrixRows(a, run.n, run.m).map((r) => r.map((x) => (Number.isFinite(x) ? x : null))) : null);
+  const vectors = (a, count) => (a ? Array.from({ length: count }, (_, i) => Array.from(a.subarray(i * run.dHead, (i + 1) * run.dHead))) : null);
+  const tokens = (units) => units.map((u, i) => ({ position: i + 1, text: u.text, vocab: u.vocab, start: u.start, end: u.end, unknown: u.unknown }));
+  const cross = run.keyUnits !== run.units;
   return JSON.stringify({
-    sentence: run.text, mode: run.mode, layer, head, dHead: run.dHead, scale: run.scale, knobs: run.knobs,
-    tokens: run.units.map((u) => ({ text: u.text, vocab: u.vocab, start: u.start, end: u.end, unknown: u.unknown })),
+    sentence: run.text, ...(cross ? { context: run.mode === 'given' ? run.keyText : run.context } : {}), mode: run.mode,
+    layer: layer + 1, head: head + 1, layers: run.layers.length, heads: run.layers[0].heads.length,
+    numbering: 'layer, head and token positions count from 1; rows are queries, columns keys',
+    dHead: run.dHead, scale: run.scale, knobs: run.knobs,
+    tokens: tokens(run.units), ...(cross ? { keyTokens: tokens(run.keyUnits) } : {}),
     weights: rows(h.weights), scores: rows(h.scores), logits: rows(h.logits),
-    q: vectors(h.q), k: vectors(h.k), v: vectors(h.v), output: vectors(h.output),
+    q: vectors(h.q, run.n), k: vectors(h.k, run.m), v: vectors(h.v, run.m), output: vectors(h.output, run.n),
   }, null, 1);
-}
-
-// Permalink: the state in the URL hash, short keys, every value checked on the way back in.
-export function stateToHash(s) {
-  const p = new URLSearchParams();
-  p.set('s', s.text);
-  p.set('m', s.mode === 'model' ? 'model' : 'emb');
-  if (s.mode === 'model') { p.set('l', String(s.layer + 1)); }
-  p.set('h', String(s.head + 1));
-  if (s.knobs.heads !== 1) p.set('heads', String(s.knobs.heads));
-  if (!s.knobs.scaling) p.set('scale', '0');
-  if (s.knobs.temperature !== 1) p.set('t', String(s.knobs.temperature));
-  if (s.knobs.causal) p.set('causal', '1');
-  if (s.query != null) p.set('q', String(s.query + 1));
-  if (s.key != null) p.set('k', String(s.key + 1));
-  return `#${p.toString()}`;
-}
-
-export function hashToState(hash, fallback) {
-  const p = new URLSearchParams(hash.replace(/^#/, ''));
-  if (!p.has('s')) return null;
-  const int = (name, def, min = 1, max = 4096) => {
-    const v = Number.parseInt(p.get(name) ?? '', 10);
-    return Number.isInteger(v) && v >= min && v <= max ? v - 1 : def;
-  };
-  const t = Number.parseFloat(p.get('t') ?? '1');
-  const heads = Number.parseInt(p.get('heads') ?? '1', 10);
-  return {
-    ...fallback,
-    text: p.get('s').slice(0, 20_000),
-    mode: p.get('m') === 'model' ? 'model' : 'embeddings',
-    layer: int('l', 0), head: int('h', 0), query: int('q', null), key: int('k', null),
-    knobs: {
-      ...DEFAULT_KNOBS,
-      heads: HEAD_CHOICES.includes(heads) ? heads : 1,
-      scaling: p.get('scale') !== '0',
-      temperature: Number.isFinite(t) && t >= 0.05 && t <= 20 ? t : 1,
-      causal: p.get('causal') === '1',
-    },
-  };
 }

@@ -1,26 +1,33 @@
-// What hover, click, touch and the keyboard do on the views, shared by the page and <qkv-attention>:
+// What hover, click, touch and the keyboard do on the views of <qkv-attention> (and so of the page):
 // a pointer over a cell highlights its query row and key column everywhere; click, tap or the arrow
-// keys choose them; in the overview they choose a layer and head. The state object is the caller's
+// keys choose them; in the overview they choose a layer and head. The state object is the session's
 // (it holds layer, head, query, key, hover and topK); the callbacks say what changed.
 import { VIEWS, ViewCanvas, themeOf } from './views.js';
 import { selectedHead } from './compute.js';
 import { fmt, label } from './format.js';
+import { headNameText, headPattern } from './heads.js';
 
 /** One sentence about cell (query, key) of the selected head, for tooltips and screen readers. */
 export function describeCell(run, layer, head, { query, key }) {
   const h = run && selectedHead(run, layer, head);
   if (!h || (query == null && key == null)) return '';
   if (query == null || key == null) {
-    const i = query ?? key;
-    return `${query != null ? 'query' : 'key'} ${i + 1}: “${label(run.units[i], 30)}”`;
+    return query != null ? `query ${query + 1}: “${label(run.units[query], 30)}”` : `key ${key + 1}: “${label(run.keyUnits[key], 30)}”`;
   }
-  const at = query * run.n + key, w = h.weights[at];
-  const masked = h.logits[at] === -Infinity;
-  return `“${label(run.units[query], 30)}” → “${label(run.units[key], 30)}”: ` +
-    (masked ? 'masked, weight 0' : `weight ${fmt.weight(w)} (${(w * 100).toFixed(1)} %), score ${fmt.score(h.scores[at])}`);
+  const at = query * run.m + key, w = h.weights[at];
+  const masked = h.logits ? h.logits[at] === -Infinity : false;
+  return `“${label(run.units[query], 30)}” → “${label(run.keyUnits[key], 30)}”: ` +
+    (masked ? 'masked, weight 0' : `weight ${fmt.weight(w)} (${(w * 100).toFixed(1)} %)${h.scores ? `, score ${fmt.score(h.scores[at])}` : ''}`);
 }
 
 const clamp = (x, n) => Math.max(0, Math.min(n - 1, x));
+
+// "layer 1, head 2: induction (what came next last time) 0.68", as the overview names a head.
+function headWords(run, layer, head) {
+  const h = run?.layers[layer]?.heads[head];
+  const named = h && run.mode !== 'embeddings' ? headNameText(headPattern(run, h)) : '';
+  return `layer ${layer + 1}, head ${head + 1}${named ? `: ${named}` : ''}`;
+}
 
 export class AttentionViews {
   /**
@@ -40,7 +47,7 @@ export class AttentionViews {
     // drawing after a keystroke never forces a layout or a style recalculation of the page.
     this.widths = new Map();
     this.theme = null;
-    const resized = new ResizeObserver((entries) => {
+    this.resized = new ResizeObserver((entries) => {
       let changed = false;
       for (const e of entries) {
         changed ||= this.widths.get(e.target) !== e.contentRect.width;
@@ -48,8 +55,16 @@ export class AttentionViews {
       }
       if (changed) this.paint();
     });
-    for (const host of Object.values(hosts)) resized.observe(host);
-    matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => { this.theme = null; this.paint(); });
+    for (const host of Object.values(hosts)) this.resized.observe(host);
+    this.dark = matchMedia('(prefers-color-scheme: dark)');
+    this.onScheme = () => { this.theme = null; this.paint(); };
+    this.dark.addEventListener('change', this.onScheme);
+  }
+
+  /** Stops following sizes and the colour scheme (the views are being replaced). */
+  dispose() {
+    this.resized.disconnect();
+    this.dark.removeEventListener('change', this.onScheme);
   }
 
   focus() { return this.state.hover ?? { query: this.state.query, key: this.state.key }; }
@@ -63,6 +78,11 @@ export class AttentionViews {
   show(run, names = undefined) {
     this.run = run;
     this.paint(names);
+  }
+
+  /** Reads the width of every host not measured yet (before the caller changes the DOM). */
+  measure() {
+    for (const host of Object.values(this.hosts)) if (!this.widths.has(host)) this.widths.set(host, host.clientWidth);
   }
 
   paint(names = Object.keys(this.canvases)) {
@@ -107,7 +127,7 @@ export class AttentionViews {
     return {
       hover: (target) => this.hover(target),
       choose: (target) => ('layer' in target ? this.setHead(target.layer, target.head) : this.select(target)),
-      keyTarget: (view, key) => {
+      keyTarget: (view, key, layout) => {
         const run = this.run;
         if (!run?.n) return undefined;
         if (view === 'overview') {
@@ -117,22 +137,24 @@ export class AttentionViews {
           this.setHead((s.layer + move[0] + L) % L, (s.head + move[1] + H) % H);
           return { layer: s.layer, head: s.head };
         }
-        const q = s.query ?? 0, k = s.key ?? 0, n = run.n;
+        const q = s.query ?? 0, k = s.key ?? 0, { n, m } = run;
+        const ahead = layout?.rtl ? -1 : 1; // the arrow that points to the next key, on screen
         const move = {
-          ArrowUp: [q - 1, k], ArrowDown: [q + 1, k], ArrowLeft: [q, k - 1], ArrowRight: [q, k + 1],
-          Home: [q, 0], End: [q, n - 1], PageUp: [q - 10, k], PageDown: [q + 10, k],
+          ArrowUp: [q - 1, k], ArrowDown: [q + 1, k], ArrowLeft: [q, k - ahead], ArrowRight: [q, k + ahead],
+          Home: [q, 0], End: [q, m - 1], PageUp: [q - 10, k], PageDown: [q + 10, k],
         }[key];
         if (!move) return undefined;
-        this.select({ query: clamp(move[0], n), key: clamp(move[1], n) });
+        this.select({ query: clamp(move[0], n), key: clamp(move[1], m) });
         return { query: s.query, key: s.key };
       },
-      describe: (target) => ('layer' in target ? `layer ${target.layer + 1}, head ${target.head + 1}` : this.describe(target)),
+      describe: (target) => ('layer' in target ? headWords(this.run, target.layer, target.head) : this.describe(target)),
       summary: (view) => {
         const run = this.run;
         if (!run?.n) return 'No tokens yet';
-        const where = run.mode === 'model' ? `layer ${s.layer + 1} head ${s.head + 1}` : `head ${s.head + 1}`;
-        if (view === 'overview') return `Small heatmaps of all ${run.layers.length * run.layers[0].heads.length} heads; arrow keys choose a head. Selected: ${where}.`;
-        return `${view === 'heatmap' ? 'Heatmap' : 'Lines view'} of attention weights for ${run.n} tokens, ${where}. ` +
+        const where = run.layers.length > 1 ? `layer ${s.layer + 1} head ${s.head + 1}` : `head ${s.head + 1}`;
+        if (view === 'overview') return `Small heatmaps of all ${run.layers.length * run.layers[0].heads.length} heads; arrow keys choose a head. Selected: ${headWords(run, s.layer, s.head)}.`;
+        const size = run.m === run.n && run.keyUnits === run.units ? `${run.n} tokens` : `${run.n} queries and ${run.m} keys`;
+        return `${view === 'heatmap' ? 'Heatmap' : 'Lines view'} of attention weights for ${size}, ${where}. ` +
           `Arrow keys move between query rows (up, down) and key columns (left, right). Focused: ${this.describe()}`;
       },
     };

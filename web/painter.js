@@ -7,12 +7,23 @@ let measureContext = null;
 
 function font(size, bold) { return `${bold ? '600 ' : ''}${size}px system-ui, sans-serif`; }
 
+// Widths already measured: the views lay out the same few hundred labels on every keystroke.
+const widths = new Map();
+
 /** Width in CSS pixels of a label at this size (shared by both painters so layouts match). */
 export function textWidth(text, size = 12, bold = false) {
-  measureContext ??= (typeof OffscreenCanvas === 'function'
-    ? new OffscreenCanvas(1, 1) : document.createElement('canvas')).getContext('2d');
-  measureContext.font = font(size, bold);
-  return measureContext.measureText(text).width;
+  const key = `${size}${bold ? 'b' : ''}\u0000${text}`;
+  let width = widths.get(key);
+  if (width === undefined) {
+    measureContext ??= (typeof OffscreenCanvas === 'function'
+      ? new OffscreenCanvas(1, 1) : document.createElement('canvas')).getContext('2d');
+    const f = font(size, bold);
+    if (measureContext.font !== f) measureContext.font = f;
+    width = measureContext.measureText(text).width;
+    if (widths.size > 20000) widths.clear();
+    widths.set(key, width);
+  }
+  return width;
 }
 
 export class CanvasPainter {
@@ -41,16 +52,25 @@ export class CanvasPainter {
   }
 
   line(x1, y1, x2, y2, colour, width = 1, alpha = 1) {
+    this.lines([x1, y1, x2, y2], colour, width, alpha);
+  }
+
+  /** Segments [x1, y1, x2, y2, x1, y1, …] stroked as one path: one raster pass, not one per line. */
+  lines(segments, colour, width = 1, alpha = 1) {
     const c = this.ctx;
     c.globalAlpha = alpha; c.strokeStyle = colour; c.lineWidth = width;
-    c.beginPath(); c.moveTo(x1, y1); c.lineTo(x2, y2); c.stroke();
+    c.beginPath();
+    for (let k = 0; k < segments.length; k += 4) { c.moveTo(segments[k], segments[k + 1]); c.lineTo(segments[k + 2], segments[k + 3]); }
+    c.stroke();
     c.globalAlpha = 1;
   }
 
-  text(str, x, y, { colour = '#000', size = 12, bold = false, align = 'left', baseline = 'middle', rotate = 0 } = {}) {
+  // `rtl`: the text is laid out right to left (its letters in reading order); `align` stays absolute.
+  text(str, x, y, { colour = '#000', size = 12, bold = false, align = 'left', baseline = 'middle', rotate = 0, rtl = false } = {}) {
     const c = this.ctx;
     c.save();
     c.font = font(size, bold); c.fillStyle = colour; c.textAlign = align; c.textBaseline = baseline;
+    if (rtl) c.direction = 'rtl'; // restored below; writing 'ltr' on every label cost the first draw
     c.translate(x, y);
     if (rotate) c.rotate(rotate * Math.PI / 180);
     c.fillText(str, 0, 0);
@@ -107,13 +127,24 @@ export class SvgPainter {
     this.#add('line', { x1, y1, x2, y2, stroke: colour, 'stroke-width': width, 'stroke-opacity': alpha.toFixed(3) });
   }
 
-  text(str, x, y, { colour = '#000', size = 12, bold = false, align = 'left', baseline = 'middle', rotate = 0 } = {}) {
+  lines(segments, colour, width = 1, alpha = 1) {
+    let d = '';
+    for (let k = 0; k < segments.length; k += 4) d += `M${segments[k]} ${segments[k + 1]}L${segments[k + 2]} ${segments[k + 3]}`;
+    this.#add('path', { d, fill: 'none', stroke: colour, 'stroke-width': width, 'stroke-opacity': alpha.toFixed(3) });
+  }
+
+  text(str, x, y, { colour = '#000', size = 12, bold = false, align = 'left', baseline = 'middle', rotate = 0, rtl = false } = {}) {
     const el = this.#add('text', {
       x, y, fill: colour, 'font-size': size, 'font-family': 'system-ui, sans-serif',
       'text-anchor': { left: 'start', center: 'middle', right: 'end' }[align],
       'dominant-baseline': { middle: 'central', top: 'hanging', bottom: 'auto', alphabetic: 'auto' }[baseline],
     });
     if (bold) el.setAttribute('font-weight', '600');
+    // With direction rtl, SVG's text-anchor start/end swap sides: keep the anchor where it was meant.
+    if (rtl) {
+      el.setAttribute('direction', 'rtl');
+      el.setAttribute('text-anchor', { left: 'end', center: 'middle', right: 'start' }[align]);
+    }
     if (rotate) el.setAttribute('transform', `rotate(${rotate} ${x} ${y})`);
     el.textContent = str;
   }

@@ -10,7 +10,7 @@ function hexToRgb(hex) {
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }
 
-// Lookup tables of 256 entries, so colouring a 256×256 matrix costs one array read per cell.
+// Lookup tables of 256 entries, so colouring a 256×256 matrix costs a few array reads per cell.
 function buildTable(stops) {
   const table = new Uint8Array(256 * 3);
   for (let i = 0; i < 256; ++i) {
@@ -41,23 +41,53 @@ export function css([r, g, b]) { return `rgb(${r},${g},${b})`; }
 export function inkOn([r, g, b]) { return 0.299 * r + 0.587 * g + 0.114 * b > 140 ? '#000' : '#fff'; }
 
 /**
- * RGBA bytes of a rows×cols matrix: weights in 0…max on viridis, and with `causal` the cells above the
- * diagonal (keys after the query) in `maskedRgb`. Computed once per matrix and shared by the canvas
- * and SVG painters.
+ * Where a weight α ∈ [0, 1] sits on the colour ramp: √α. The scale is absolute (the same colour is the
+ * same weight in every head and sentence, and a row of equal weights is one colour, whatever its
+ * size), and the square root keeps the small weights of a long sentence (1/256 is 0.06 of the ramp)
+ * apart from zero. The legend labels it with weights, not ramp positions.
  */
-export function matrixColours(values, rows, cols, max, causal, maskedRgb) {
-  const rgba = new Uint8ClampedArray(rows * cols * 4);
-  const inv = max > 0 ? 1 / max : 0;
+export function weightPosition(w) { return w > 0 ? Math.sqrt(Math.min(w, 1)) : 0; }
+
+// The colour of α quantised to 1/4096, as one RGBA word (little-endian bytes R, G, B, A): colouring
+// a cell of a 256 × 256 matrix is one table read and one store.
+const RAMP_STEPS = 4096;
+const little = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const RAMP = Uint32Array.from({ length: RAMP_STEPS + 1 }, (_, k) => {
+  const t = Math.round(Math.sqrt(k / RAMP_STEPS) * 255) * 3;
+  const [r, g, b] = [SEQUENTIAL[t], SEQUENTIAL[t + 1], SEQUENTIAL[t + 2]];
+  return little ? ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0 : ((r << 24) | (g << 16) | (b << 8) | 255) >>> 0;
+});
+const rampOf = (w) => RAMP[Math.round((w > 0 ? (w < 1 ? w : 1) : 0) * RAMP_STEPS)];
+
+/**
+ * RGBA bytes of a rows×cols matrix of weights on viridis (see weightPosition), with `masked(i, j)`
+ * cells (keys after the query under a causal mask) in `maskedRgb`. `mirror` puts column 0 on the
+ * right (right-to-left text). `outRows`×`outCols` below rows×cols pools blocks of cells into one,
+ * keeping each block's largest weight (the small heatmaps of the overview). Computed once per matrix
+ * and shared by the canvas and SVG painters.
+ */
+export function matrixColours(values, rows, cols, { causal = false, maskedRgb = [0, 0, 0], mirror = false, outRows = rows, outCols = cols } = {}) {
+  const rgba = new Uint8ClampedArray(outRows * outCols * 4);
+  const words = new Uint32Array(rgba.buffer);
   const [mr, mg, mb] = maskedRgb;
-  for (let i = 0, p = 0; i < rows; ++i) {
-    for (let j = 0; j < cols; ++j, p += 4) {
-      if (causal && j > i) {
-        rgba[p] = mr; rgba[p + 1] = mg; rgba[p + 2] = mb;
-      } else {
-        const t = Math.round(Math.min(values[i * cols + j] * inv, 1) * 255) * 3;
-        rgba[p] = SEQUENTIAL[t]; rgba[p + 1] = SEQUENTIAL[t + 1]; rgba[p + 2] = SEQUENTIAL[t + 2];
-      }
-      rgba[p + 3] = 255;
+  const masked = little ? ((255 << 24) | (mb << 16) | (mg << 8) | mr) >>> 0 : ((mr << 24) | (mg << 16) | (mb << 8) | 255) >>> 0;
+  if (outRows === rows && outCols === cols && !mirror) {
+    // The common case (a heatmap in reading order), without the pooling arithmetic.
+    for (let i = 0, p = 0; i < rows; ++i) {
+      const open = causal ? i + 1 : cols;
+      for (let j = 0; j < cols; ++j, ++p) words[p] = j < open ? rampOf(values[p]) : masked;
+    }
+    return rgba;
+  }
+  for (let oi = 0, p = 0; oi < outRows; ++oi) {
+    const i0 = Math.floor((oi * rows) / outRows), i1 = Math.max(i0 + 1, Math.floor(((oi + 1) * rows) / outRows));
+    for (let oc = 0; oc < outCols; ++oc, ++p) {
+      const oj = mirror ? outCols - 1 - oc : oc;
+      const j0 = Math.floor((oj * cols) / outCols), j1 = Math.max(j0 + 1, Math.floor(((oj + 1) * cols) / outCols));
+      if (causal && j0 > i1 - 1) { words[p] = masked; continue; }
+      let w = values[i0 * cols + j0];
+      for (let i = i0; i < i1; ++i) for (let j = j0; j < j1; ++j) if (values[i * cols + j] > w) w = values[i * cols + j];
+      words[p] = rampOf(w);
     }
   }
   return rgba;

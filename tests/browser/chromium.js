@@ -1,5 +1,6 @@
 // Debian's Chromium driven by playwright-core (never a downloaded browser), the flags the closed
 // network here needs, and the page served by scripts/serve.mjs.
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,4 +47,19 @@ export async function watchPage(page, origin) {
   });
   seen.cspViolations = () => page.evaluate(() => window.__cspViolations);
   return seen;
+}
+
+/**
+ * After a test, for each { page, seen } it opened (emptying the list): no CSP violation in any frame,
+ * no console or page error, no request outside the origin; then the page is closed.
+ */
+export async function closeCleanPages(pages) {
+  for (const { page, seen } of pages.splice(0)) {
+    for (const frame of page.frames()) {
+      assert.deepEqual(await frame.evaluate(() => window.__cspViolations ?? []), [], `no CSP violation in ${frame.url()}`);
+    }
+    assert.deepEqual(seen.errors, [], 'no console or page errors');
+    assert.deepEqual(seen.foreign, [], 'no request leaves the origin');
+    await page.close();
+  }
 }

@@ -117,7 +117,18 @@ test('npm pack → install into an empty folder → import → compute → types
     el.addEventListener('qkv-select', (e) => { const q: number | null = e.detail.query; return q; });
     // @ts-expect-error ready is read-only
     el.ready = Promise.resolve();
-    export { el, n, chosen };
+    el.setState({ knobs: { heads: 4 }, head: 'previous', query: 'cat', context: 'A second text.' });
+    el.addEventListener('qkv-change', (e) => { const text: string = e.detail.text; return text; });
+    const svg: Promise<Blob> = el.exportView('heatmap', 'svg');
+    await el.showAttention({ tokens: ['a'], attentions: [[[[1]]]] });
+    const m: number | undefined = el.run?.m;
+    // @ts-expect-error no such view
+    el.exportView('sideways');
+    // @ts-expect-error heads is a number
+    el.setState({ knobs: { heads: 'four' } });
+    // @ts-expect-error not a pattern a lesson knows
+    el.setState({ head: 'sideways' });
+    export { el, n, chosen, svg, m };
   `);
   // Every JavaScript and TypeScript example of the README, each a module of its own.
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -151,6 +162,10 @@ test('npm pack → install into an empty folder → import → compute → types
   assert.equal(declared.tagName, 'qkv-attention');
   assert.deepEqual(declared.attributes.map((a) => a.name), Object.keys(ATTRIBUTES));
   assert.ok(declared.attributes.every((a) => a.description && a.default !== undefined), 'each attribute described, with its default');
+  for (const name of ['state', 'setState', 'loadModel', 'showAttention', 'showFile', 'lesson', 'goToStep', 'exportView', 'exportMatrix']) {
+    assert.ok(declared.members.some((m) => m.name === name), `the manifest lists ${name}`);
+  }
+  assert.deepEqual(declared.events.map((e) => e.name), ['qkv-select', 'qkv-change', 'qkv-draw', 'qkv-model', 'qkv-lesson']);
 
   // The iframe page as a course author hosts it: straight from the installed folder, under the CSP.
   const browser = await openBrowser({ extraMounts: [['/', installed]] });
@@ -162,6 +177,13 @@ test('npm pack → install into an empty folder → import → compute → types
   await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
   const shown = await page.$eval('qkv-attention', (el) => ({ n: el.run?.n, canvases: el.shadowRoot.querySelectorAll('canvas').length }));
   assert.equal(shown.n, 7, 'seven tokens computed from the installed package');
+  // Every property, method, part and slot the manifest lists is there on the running element.
+  const missing = await page.$eval('qkv-attention', (el, { members, parts, slots }) => [
+    ...members.filter((m) => !(m in el)).map((m) => `member ${m}`),
+    ...parts.filter((p) => !el.shadowRoot.querySelector(`[part~="${p}"]`)).map((p) => `part ${p}`),
+    ...slots.filter((s) => !el.shadowRoot.querySelector(`slot[name="${s}"]`)).map((s) => `slot ${s}`),
+  ], { members: declared.members.map((m) => m.name), parts: declared.cssParts.map((p) => p.name), slots: declared.slots.map((s) => s.name) });
+  assert.deepEqual(missing, [], 'custom-elements.json describes the element as it runs');
   assert.ok(shown.canvases >= 1, 'a view is drawn');
   assert.deepEqual(await seen.cspViolations(), [], 'no CSP violation');
   assert.deepEqual(seen.errors, [], 'no console or page errors');

@@ -4,11 +4,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { startServer, CSP } from '../../scripts/serve.mjs';
+import { startServer, CSP, worthKeeping } from '../../scripts/serve.mjs';
 
-let server, base;
+let server, base, warmed;
 before(async () => {
-  ({ server, url: base } = await startServer({ port: 0 }));
+  ({ server, url: base, warmed } = await startServer({ port: 0 }));
 });
 after(() => new Promise((resolve) => server.close(resolve)));
 
@@ -74,4 +74,17 @@ test('errors carry the CSP: 404, a path outside the mounts, 431 and 400', async 
   assert.equal(header(malformed, 'Content-Security-Policy'), CSP);
   // The server still answers afterwards.
   assert.equal((await fetch(base)).status, 200);
+});
+
+test('a compressed copy is kept where the better of gzip and brotli saves a tenth', () => {
+  const bytes = (n) => new Uint8Array(n);
+  assert.deepEqual(Object.keys(worthKeeping(1000, bytes(950), bytes(960))), [], 'neither saves a tenth');
+  assert.deepEqual(Object.keys(worthKeeping(1000, bytes(901), bytes(876))), ['gzip', 'br'], 'brotli does: both kept, brotli first');
+  assert.deepEqual(Object.keys(worthKeeping(1000, bytes(500), bytes(520))), ['gzip'], 'gzip is the smaller');
+});
+
+test('once `warmed` resolves, every file is compressed: the first page load gets the compressed copies', async () => {
+  await warmed;
+  const response = await raw('GET /models/tiny-lm.qkv HTTP/1.1\r\nHost: x\r\nAccept-Encoding: br, gzip\r\nConnection: close\r\n\r\n');
+  assert.equal(header(response, 'Content-Encoding'), 'br', 'the model goes out as brotli (it saves more than a tenth)');
 });

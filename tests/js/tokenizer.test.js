@@ -80,7 +80,28 @@ test('Unicode letters and combining marks', () => {
   assert.equal(toks.length, 1);
   assert.equal(toks[0].text, decomposed);
   assert.equal(toks[0].norm, 'caf\u00e9', 'norm is NFC');
-  assert.deepEqual(norms('Москва 東京 ελληνικά'), ['москва', '東京', 'ελληνικά']);
+  assert.deepEqual(norms('Москва 東京 ελληνικά'), ['москва', '東', '京', 'ελληνικά']);
+});
+
+test('scripts without spaces: one token per character, with correct offsets', () => {
+  const zh = '我喜欢猫。';
+  assert.deepEqual(tokenize(zh).map((t) => [t.text, t.start, t.end, t.kind]),
+    [['我', 0, 1, 'word'], ['喜', 1, 2, 'word'], ['欢', 2, 3, 'word'], ['猫', 3, 4, 'word'], ['。', 4, 5, 'punct']]);
+  // Japanese: kanji, hiragana, katakana with the length mark, and 々; a Latin word beside them stays whole.
+  const ja = '東京でAIモデルを々ー見る';
+  const toks = tokenize(ja);
+  assert.deepEqual(toks.map((t) => t.text), ['東', '京', 'で', 'AI', 'モ', 'デ', 'ル', 'を', '々', 'ー', '見', 'る']);
+  for (const t of toks) assert.equal(ja.slice(t.start, t.end), t.text);
+  // A character outside the Basic Multilingual Plane (a surrogate pair) is one token, offsets in UTF-16.
+  assert.deepEqual(tokenize('𠀋字').map((t) => [t.text, t.start, t.end]), [['𠀋', 0, 2], ['字', 2, 3]]);
+  // Thai: a consonant keeps its vowel and tone marks.
+  assert.deepEqual(tokenize('แมว').map((t) => t.text), ['แ', 'ม', 'ว']);
+  assert.deepEqual(tokenize('ที่').map((t) => t.text), ['ที่']);
+  // Korean is written with spaces: its words stay words.
+  assert.deepEqual(norms('고양이가 잔다'), ['고양이가', '잔다']);
+  // Right-to-left scripts have spaces too.
+  assert.deepEqual(norms('القط نائم'), ['القط', 'نائم']);
+  assert.deepEqual(norms('החתול ישן'), ['החתול', 'ישן']);
 });
 
 test('emoji are single symbol tokens, with modifiers, ZWJ sequences, flags, keycaps', () => {
