@@ -1,7 +1,9 @@
-// The trained model as a source of runs: in this thread for short sentences, in a Web Worker for long
-// ones. The forward pass over 64 tokens takes a few ms and fits in the keystroke's frame, where the
-// hop to a worker and back cost more than it saves (~25 ms later frames on the busy 2-core VM);
-// over 256 tokens it takes ~25 ms, longer than a frame, and in a worker typing never waits for it.
+// The trained model as a source of runs: in this thread for short sentences, in a Web Worker for
+// longer ones. Under 40 tokens the forward pass is short, and the hop to a worker and back would
+// only make the frame later. From 40 tokens on it runs in the worker, so that typing
+// never waits for it: at 64 tokens this thread's work per keystroke fell from 8.7-11.2 ms p95 to
+// 3.8-4.7 ms, for frames ~9 ms later (interleaved bench:page runs, bench/README.md) — and on a phone,
+// three or four times slower than this VM, the forward pass would otherwise block each keystroke.
 // The worker starts the first time a sentence is long; until it is ready, and where none can start
 // (the module is served from another origin than the page, or a CSP forbids workers), this thread
 // computes.
@@ -9,8 +11,8 @@ import { loadModel } from '../lib/model.js';
 import { modelRun, withOutputs } from './compute.js';
 
 /** Past this many tokens (<bos> included) a run goes to the worker; back here below WORKER_BELOW. */
-export const WORKER_FROM = 96;
-const WORKER_BELOW = 80;
+export const WORKER_FROM = 40;
+const WORKER_BELOW = 32;
 
 /**
  * Loads the model in this thread and resolves to the source the session computes with:
