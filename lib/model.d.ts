@@ -107,6 +107,8 @@ export function headScores(weights: ArrayLike<number>, n: number, ids: ArrayLike
  * from elsewhere.
  */
 export function isPunctuationPiece(piece: string): boolean;
+/** Whether a vocabulary entry is one of the 256 byte pieces "<0x00>" … "<0xFF>" a character without a piece of its own is spelled in. */
+export function isBytePiece(piece: string): boolean;
 /** The name of a head from its scores. */
 export function headLabel(scores: HeadScores, threshold?: number, broad?: number): HeadLabel;
 /** What a learner reads for each label ('previous' → 'previous token', …). */

@@ -13,13 +13,14 @@ import { invalidArgument, outOfRange } from './errors.js';
 import { checkLoadOptions } from './embeddings.js';
 import { loadAttention } from './loading.js';
 import { tokenize, encode } from './tokenizer.js';
-import { PieceVocabulary, encodePieces, WORD_START } from './pieces.js';
+import { PieceVocabulary, encodePieces, isBytePiece, WORD_START } from './pieces.js';
 import { headScores, headLabel, isPunctuationPiece } from './heads.js';
 import { parseWeights, WeightsFormatError, checkModelConfig, checkModelTensors } from './weights.js';
 
 export { loadEmbeddings, Embeddings } from './embeddings.js';
 export { WeightsFormatError };
 export { headScores, headLabel, isPunctuationPiece, HEAD_LABELS, HEAD_KINDS } from './heads.js';
+export { isBytePiece } from './pieces.js';
 
 const LOAD_OPTIONS = optionNames('attention', 'backend', 'assets', 'onProgress');
 const RUN_OPTIONS = optionNames('topK', 'truncate', 'reuse');
@@ -78,7 +79,7 @@ export class Model {
     this.config = { ...c };
     this.vocab = file.vocab;
     // Left out of next-token predictions: <bos>, <unk>, byte pieces and the bare word-start mark.
-    this.#special = Uint8Array.from(file.vocab, (w) => (isSpecial(w) || /^<0x[0-9A-F]{2}>$/.test(w) || w === WORD_START ? 1 : 0));
+    this.#special = Uint8Array.from(file.vocab, (w) => (isSpecial(w) || isBytePiece(w) || w === WORD_START ? 1 : 0));
     this.#punct = Uint8Array.from(file.vocab, (w) => (isPunctuationPiece(w) ? 1 : 0));
     // A subword model (config.tokenizer 'unigram') carries each piece's log-probability; older files
     // have a word vocabulary that tokenizer.js's encode() looks words up in.

@@ -13,6 +13,10 @@
 /** SentencePiece's word-start mark: every word's first piece begins with it. */
 export const WORD_START = '\u2581';
 const UNK_PENALTY = 10;
+const BYTE_PIECE = /^<0x([0-9A-F]{2})>$/;
+
+/** Whether a vocabulary entry is one of the 256 byte pieces "<0x00>" … "<0xFF>" (byte fallback). */
+export const isBytePiece = (piece) => BYTE_PIECE.test(piece);
 const encoder = new TextEncoder();
 
 export class PieceVocabulary {
@@ -35,7 +39,7 @@ export class PieceVocabulary {
     this.#bytes = new Int32Array(256).fill(-1);
     let min = Infinity;
     vocab.forEach((piece, id) => {
-      const byte = /^<0x([0-9A-F]{2})>$/.exec(piece);
+      const byte = BYTE_PIECE.exec(piece);
       if (byte) this.#bytes[parseInt(byte[1], 16)] = id;
       else if (!/^<[a-z]+>$/.test(piece)) {
         if (!this.#index.has(piece)) this.#index.set(piece, id);

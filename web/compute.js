@@ -10,7 +10,7 @@
 // context. A run can also hold attention computed elsewhere (mode 'given', attention-file.js): then
 // only its weights are known.
 
-import { loadEmbeddings } from '../lib/model.js';
+import { loadEmbeddings, isBytePiece } from '../lib/model.js';
 
 export const DEFAULT_KNOBS = Object.freeze({ heads: 1, scaling: true, temperature: 1, causal: false });
 /** Head counts offered in embeddings mode: the divisors of the 100 GloVe dimensions that make sense. */
@@ -52,8 +52,6 @@ export async function loadEmbeddingSource(assets = undefined) {
   return embeddingSource(await loadEmbeddings(undefined, { assets }));
 }
 
-const BYTE_PIECE = /^<0x[0-9A-F]{2}>$/;
-
 /**
  * The tokenizer's (or the model's) pieces as the views show them: the typed text (or <bos>), the
  * vocabulary entry it was looked up as, its offsets, and how it sits in its word — `word` (the index
@@ -75,7 +73,7 @@ export function unitsOf(pieces, text, estimated = null) {
   // A character spelled in bytes: its byte pieces share its span.
   for (let i = 0; i < units.length;) {
     let j = i;
-    while (j < units.length && BYTE_PIECE.test(units[j].vocab) && units[j].start === units[i].start && units[j].end === units[i].end) j += 1;
+    while (j < units.length && isBytePiece(units[j].vocab) && units[j].start === units[i].start && units[j].end === units[i].end) j += 1;
     for (let k = i; k < j; ++k) units[k].byte = [k - i + 1, j - i];
     i = Math.max(j, i + 1);
   }
