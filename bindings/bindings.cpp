@@ -22,7 +22,8 @@ const qkv::Kernels& kernels() { return qkv::best_kernels(); }
 
 // Each returns a qkv::Code; on failure lastError() says what was wrong.
 int finish(const qkv::Status& s) {
-  g_last_error = s.message;
+  if (s.ok()) g_last_error.clear();
+  else g_last_error = s.message;
   return static_cast<int>(s.code);
 }
 
