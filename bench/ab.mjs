@@ -1,7 +1,8 @@
 // A/B of two builds in one process, for kernel work on a shared machine (not part of `npm test`):
 // interleaved rounds, each sample timed by this process's CPU time (process.cpuUsage), which a busy
-// neighbour inflates far less than wall time. Medians; the peak is the best of the same CPU-time
-// measure of bench/wasm_kernels.cpp's mul+add chains. Relaxed SIMD is switched on (V8 flag), so
+// neighbour inflates far less than wall time. Medians and best rounds (a neighbour on the same host
+// core slows CPU time too, in bursts; the best round is the code alone); the peak is the best of the
+// same CPU-time measure of bench/wasm_kernels.cpp's mul+add chains. Relaxed SIMD is switched on (V8 flag), so
 // either side may be a relaxed-SIMD (FMA) build; each is loaded as what it holds.
 //
 //   node bench/ab.mjs attention A/qkv-simd.wasm B/qkv-simd-fma.wasm [1x512,12x512,1x2048] [rounds]
@@ -62,9 +63,9 @@ if (what === 'tiles') {
   const P = Math.max(...peakSamples);
   console.log(`mul+add peak (CPU time) ${P.toFixed(1)} GFLOP/s`);
   kinds.forEach((ks, m) => ks.forEach((k, i) => {
-    const r = median(res[m][i]);
     // kind 2 counts scores, 4 floats packed, 9 floats checked: shown as ns per item
-    console.log(`${'AB'[m]} kind ${k.kind} ${shapeName(mods[m], k.shape)}: ` + ([2, 4, 9].includes(k.kind) ? `${(1 / r).toFixed(3)} ns per item` : `${r.toFixed(1)} GFLOP/s, ${((100 * r) / P).toFixed(1)}% of peak`));
+    const fmt = (r) => ([2, 4, 9].includes(k.kind) ? `${(1 / r).toFixed(3)} ns per item` : `${r.toFixed(1)} GFLOP/s, ${((100 * r) / P).toFixed(1)}% of peak`);
+    console.log(`${'AB'[m]} kind ${k.kind} ${shapeName(mods[m], k.shape)}: median ${fmt(median(res[m][i]))}; best ${fmt(Math.max(...res[m][i]))}`);
   }));
 } else {
   const [sizes = '1x512,12x512,1x2048', rounds = '7'] = rest;
@@ -95,7 +96,8 @@ if (what === 'tiles') {
       for (const r of i % 2 ? [...runs].reverse() : runs) r.times.push(per(r, calls));
     }
     const P = Math.max(...peakSamples);
-    const show = (r) => { const m = median(r.times); return `${(m * 1000).toFixed(1)} µs ${(flops / (m * 1e6)).toFixed(1)} GFLOP/s ${((100 * flops) / (m * 1e6) / P).toFixed(1)}%`; };
+    const at = (m) => `${(m * 1000).toFixed(1)} µs ${(flops / (m * 1e6)).toFixed(1)} GFLOP/s ${((100 * flops) / (m * 1e6) / P).toFixed(1)}%`;
+    const show = (r) => `median ${at(median(r.times))}, best ${at(Math.min(...r.times))}`;
     console.log(`h=${h} n=${n}: A ${show(runs[0])} | B ${show(runs[1])} | max |A−B| ${diff.toExponential(2)} | peak ${P.toFixed(1)}`);
     for (const r of runs) for (const x of Object.values(r.t)) x.free();
   }
