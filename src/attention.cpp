@@ -140,6 +140,16 @@ void attend_materialised(const Head& h, Scoring scoring, float alpha, const Addi
   }
 }
 
+// Row r of x (cols wide, row stride ldx) divided by the softmax sum l[r]; l = 0 (every key masked)
+// leaves 0, which the row already is.
+void divide_rows(size_t rows, size_t cols, float* x, size_t ldx, const float* l) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+    float* row = x + r * ldx;
+    for (size_t c = 0; c < cols; ++c) row[c] *= inv;
+  }
+}
+
 // Output only (flash-attention recurrence): for each block of queries, key tiles of logits update a
 // running max m, sum l and output O; no n_q × n_k matrix exists. Masked keys past keyLengths and,
 // with causal, key tiles after the block's last query are skipped; tiles that no mask touches take
@@ -159,6 +169,9 @@ void attend_online(const Head& h, float alpha, const Workspace& ws, const Kernel
     const float* q = h.q + i0 * h.ldq;
     float* out = h.out + i0 * h.ldo;
     const size_t end = h.causal && i0 + rows < visible ? i0 + rows : visible;
+    // One tile of keys, narrower than a value row: the weights are divided by their sums before
+    // weights·V (cols multiplies per row) instead of the output after it (dv per row).
+    const bool divide_weights = end <= kKeyBlock && end < dv;
     for (size_t r = 0; r < rows; ++r) {
       m[r] = kNegInf, l[r] = 0.0f;
       if (end == 0) std::memset(out + r * h.ldo, 0, dv * sizeof(float));  // no key visible: output 0
@@ -173,15 +186,13 @@ void attend_online(const Head& h, float alpha, const Workspace& ws, const Kernel
       } else {
         kn.gemm_nt_softmax_online(rows, cols, h.dim, alpha, q, h.ldq, panels, tile, kKeyBlock, m, l, scale);
       }
+      if (divide_weights) divide_rows(rows, cols, tile, kKeyBlock, l);
       // The first tile writes O (rows that saw only masked keys get 0 from their zero weights); later
       // ones rescale and add.
       if (j0 == 0) kn.gemm_nn(rows, dv, cols, tile, kKeyBlock, h.v, h.ldv, nullptr, out, h.ldo);
       else kn.gemm_nn_acc(rows, dv, cols, tile, kKeyBlock, h.v + j0 * h.ldv, h.ldv, scale, out, h.ldo);
     }
-    for (size_t r = 0; r < rows; ++r) {
-      const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;  // l = 0: every key masked, the output stays 0
-      for (size_t c = 0; c < dv; ++c) out[r * h.ldo + c] *= inv;
-    }
+    if (!divide_weights) divide_rows(rows, dv, out, h.ldo, l);
   }
 }
 
