@@ -327,9 +327,9 @@ async function runCase(c, impls, { quick, sampleMs }) {
   const flops = flopsOf(c);
   for (const r of live) {
     r.median = median(r.times);
+    r.best = Math.min(...r.times);
     r.gflops = flops / (r.median * 1e6);
   }
-  for (const r of live) r.best = Math.min(...r.times);
   const peers = live.filter((r) => !r.impl.package);
   const fastestPeer = peers.reduce((a, b) => (b.median < a.median ? b : a));
   const fastestPeerBest = peers.reduce((a, b) => (b.best < a.best ? b : a));
